@@ -1,0 +1,8 @@
+//! kpipe: render, lint, diff and deploy per-session Argo Workflow / kapp-controller pipelines.
+//!
+//! Stages (see DESIGN.md): `values` → `session` → `template` → `manifest` → `validate` →
+//! `output` / `diff` / `deploy`. Each module owns one stage; data moves forward only.
+
+pub mod exit;
+pub mod manifest;
+pub mod yaml;

@@ -1,0 +1,457 @@
+//! Rendered documents become `Resource`s: identity, source location, canonical bytes, digest.
+
+use crate::yaml;
+use anyhow::{bail, Result};
+use serde::Serialize;
+use serde_yaml::{Mapping, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+/// Identity of a resource, as kapp matches it: API group, kind, namespace, name (no version).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ResourceId {
+    /// API group; empty for the core group (`v1`).
+    pub group: String,
+    pub kind: String,
+    /// `None` for cluster-scoped kinds and for namespaced ones not yet placed.
+    pub namespace: Option<String>,
+    /// `metadata.name`, or `metadata.generateName` when only that is set.
+    pub name: String,
+}
+
+impl ResourceId {
+    /// Builds the identity of an object; `None` when apiVersion, kind or name is missing.
+    pub fn of(obj: &Value) -> Option<ResourceId> {
+        let api_version = obj.get("apiVersion")?.as_str()?;
+        let kind = obj.get("kind")?.as_str()?;
+        let meta = obj.get("metadata")?;
+        let name = meta
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .or_else(|| meta.get("generateName").and_then(Value::as_str))?;
+        let namespace = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        Some(ResourceId {
+            group: group_of(api_version).to_string(),
+            kind: kind.to_string(),
+            namespace,
+            name: name.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for ResourceId {
+    /// `kind/name (group) namespace: ns`, the way kapp names resources.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)?;
+        if !self.group.is_empty() {
+            write!(f, " ({})", self.group)?;
+        }
+        match &self.namespace {
+            Some(ns) => write!(f, " namespace: {ns}"),
+            None => write!(f, " cluster"),
+        }
+    }
+}
+
+/// The group part of an apiVersion (`apps/v1` → `apps`, `v1` → ``).
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
+}
+
+/// Where a document came from: the template file (relative to the pipeline folder) and line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct SourceLoc {
+    pub file: String,
+    pub line: usize,
+}
+
+impl fmt::Display for SourceLoc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// One rendered Kubernetes object.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub api_version: String,
+    pub object: Value,
+    pub source: SourceLoc,
+    /// Canonical YAML of `object` (one document, no `---`).
+    pub yaml: String,
+    /// sha256 of `yaml`, hex.
+    pub digest: String,
+}
+
+impl Resource {
+    /// Builds a resource from a parsed object, computing canonical bytes and digest.
+    pub fn new(object: Value, source: SourceLoc) -> Result<Resource> {
+        let Some(id) = ResourceId::of(&object) else {
+            bail!(
+                "{source}: document is not a Kubernetes object: it needs apiVersion, kind and metadata.name (or generateName)"
+            );
+        };
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let yaml = yaml::to_string(&object);
+        let digest = sha256_hex(yaml.as_bytes());
+        Ok(Resource {
+            id,
+            api_version,
+            object,
+            source,
+            yaml,
+            digest,
+        })
+    }
+
+    /// Places a namespace-less namespaced resource into `ns` (object and identity).
+    pub fn set_namespace(&mut self, ns: &str) {
+        if let Some(Value::Mapping(meta)) = self.object.get_mut("metadata") {
+            insert_after(meta, "namespace", Value::from(ns), "name");
+        }
+        self.id.namespace = Some(ns.to_string());
+        self.yaml = yaml::to_string(&self.object);
+        self.digest = sha256_hex(self.yaml.as_bytes());
+    }
+}
+
+/// Inserts `key` right after `after` (or at the end), keeping the other keys in order.
+fn insert_after(map: &mut Mapping, key: &str, value: Value, after: &str) {
+    let mut out = Mapping::with_capacity(map.len() + 1);
+    let mut placed = false;
+    for (k, v) in std::mem::take(map) {
+        let is_after = k.as_str() == Some(after);
+        out.insert(k, v);
+        if is_after {
+            out.insert(Value::from(key), value.clone());
+            placed = true;
+        }
+    }
+    if !placed {
+        out.insert(Value::from(key), value);
+    }
+    *map = out;
+}
+
+/// sha256 of bytes as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d {
+        use std::fmt::Write;
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The resources rendered for one session, in output order.
+#[derive(Debug, Clone)]
+pub struct ManifestSet {
+    /// Session name (`session_name`), or `default` when rendering without a session.
+    pub session: String,
+    pub resources: Vec<Resource>,
+}
+
+impl ManifestSet {
+    /// The canonical YAML stream of the whole set.
+    pub fn to_yaml(&self) -> String {
+        let mut out = String::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            if i > 0 {
+                out.push_str("---\n");
+            }
+            out.push_str(&r.yaml);
+        }
+        out
+    }
+
+    /// sha256 of the session's whole canonical stream.
+    pub fn digest(&self) -> String {
+        sha256_hex(self.to_yaml().as_bytes())
+    }
+}
+
+/// Which kinds are cluster-scoped: a built-in table, user additions, and CRDs in the set.
+#[derive(Debug, Clone, Default)]
+pub struct Scopes {
+    cluster: HashSet<(String, String)>,
+    namespaced: HashSet<(String, String)>,
+    /// Kinds named without a group (`--cluster-scoped Foo`), matched in any group.
+    cluster_kinds: HashSet<String>,
+}
+
+/// Kubernetes' built-in cluster-scoped kinds (group, kind).
+const CLUSTER_SCOPED: &[(&str, &str)] = &[
+    ("", "Namespace"),
+    ("", "Node"),
+    ("", "PersistentVolume"),
+    ("", "ComponentStatus"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("apiregistration.k8s.io", "APIService"),
+    ("storage.k8s.io", "StorageClass"),
+    ("storage.k8s.io", "CSIDriver"),
+    ("storage.k8s.io", "CSINode"),
+    ("storage.k8s.io", "VolumeAttachment"),
+    ("scheduling.k8s.io", "PriorityClass"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    ("networking.k8s.io", "IngressClass"),
+    ("node.k8s.io", "RuntimeClass"),
+    ("policy", "PodSecurityPolicy"),
+    ("certificates.k8s.io", "CertificateSigningRequest"),
+    ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
+    ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
+    ("argoproj.io", "ClusterWorkflowTemplate"),
+    ("packaging.carvel.dev", "PackageRepository"),
+    ("kapp.k14s.io", "Config"),
+];
+
+impl Scopes {
+    /// The built-in table plus kinds given by the user (`Kind` or `Kind.group`).
+    pub fn new(extra: &[String]) -> Scopes {
+        let mut s = Scopes::default();
+        for (g, k) in CLUSTER_SCOPED {
+            s.cluster.insert((g.to_string(), k.to_string()));
+        }
+        for e in extra {
+            match e.split_once('.') {
+                Some((k, g)) => {
+                    s.cluster.insert((g.to_string(), k.to_string()));
+                }
+                None => {
+                    s.cluster_kinds.insert(e.clone());
+                }
+            }
+        }
+        s
+    }
+
+    /// Learns the scope that CRDs in `objects` declare for their kinds.
+    pub fn learn_crds<'a>(&mut self, objects: impl IntoIterator<Item = &'a Value>) {
+        for o in objects {
+            if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
+                continue;
+            }
+            let Some(spec) = o.get("spec") else { continue };
+            let group = spec.get("group").and_then(Value::as_str).unwrap_or_default();
+            let kind = spec
+                .get("names")
+                .and_then(|n| n.get("kind"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let key = (group.to_string(), kind.to_string());
+            if spec.get("scope").and_then(Value::as_str) == Some("Cluster") {
+                self.namespaced.remove(&key);
+                self.cluster.insert(key);
+            } else {
+                self.cluster.remove(&key);
+                self.namespaced.insert(key);
+            }
+        }
+    }
+
+    /// Records a scope learnt elsewhere (API discovery).
+    pub fn set(&mut self, group: &str, kind: &str, namespaced: bool) {
+        let key = (group.to_string(), kind.to_string());
+        if namespaced {
+            self.cluster.remove(&key);
+            self.namespaced.insert(key);
+        } else {
+            self.namespaced.remove(&key);
+            self.cluster.insert(key);
+        }
+    }
+
+    pub fn is_cluster_scoped(&self, group: &str, kind: &str) -> bool {
+        let key = (group.to_string(), kind.to_string());
+        if self.namespaced.contains(&key) {
+            return false;
+        }
+        self.cluster.contains(&key) || self.cluster_kinds.contains(kind)
+    }
+}
+
+/// A parsed document with its source, before it becomes a `Resource`.
+#[derive(Debug, Clone)]
+pub struct SourcedDoc {
+    pub value: Value,
+    pub source: SourceLoc,
+}
+
+/// Options for building a `ManifestSet`.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Namespace for namespaced resources written without one (`--namespace`).
+    pub namespace: Option<String>,
+    pub scopes: Scopes,
+}
+
+/// Builds the set: flattens `List`s, drops empty documents, assigns identities, places
+/// namespaces, and refuses two documents with one identity.
+pub fn build_set(session: &str, docs: Vec<SourcedDoc>, opts: &BuildOptions) -> Result<ManifestSet> {
+    let mut flat = Vec::with_capacity(docs.len());
+    for d in docs {
+        flatten(d, &mut flat)?;
+    }
+    let mut scopes = opts.scopes.clone();
+    scopes.learn_crds(flat.iter().map(|d| &d.value));
+    let mut resources = Vec::with_capacity(flat.len());
+    let mut seen: HashMap<ResourceId, SourceLoc> = HashMap::new();
+    for d in flat {
+        let mut r = Resource::new(d.value, d.source)?;
+        if scopes.is_cluster_scoped(&r.id.group, &r.id.kind) {
+            if let Some(ns) = &r.id.namespace {
+                bail!(
+                    "{}: {} is cluster-scoped but sets metadata.namespace {ns:?}",
+                    r.source,
+                    r.id.kind
+                );
+            }
+        } else if r.id.namespace.is_none() {
+            if let Some(ns) = &opts.namespace {
+                r.set_namespace(ns);
+            }
+        }
+        if let Some(prev) = seen.get(&r.id) {
+            bail!(
+                "{}: duplicate resource {}: already defined at {prev}",
+                r.source,
+                r.id
+            );
+        }
+        seen.insert(r.id.clone(), r.source.clone());
+        resources.push(r);
+    }
+    Ok(ManifestSet {
+        session: session.to_string(),
+        resources,
+    })
+}
+
+fn flatten(d: SourcedDoc, out: &mut Vec<SourcedDoc>) -> Result<()> {
+    match &d.value {
+        Value::Null => Ok(()),
+        Value::Mapping(m) => {
+            let is_list = m.get("kind").and_then(Value::as_str) == Some("List")
+                && m.get("apiVersion").and_then(Value::as_str) == Some("v1");
+            if is_list {
+                if let Some(Value::Sequence(items)) = m.get("items") {
+                    for item in items {
+                        flatten(
+                            SourcedDoc {
+                                value: item.clone(),
+                                source: d.source.clone(),
+                            },
+                            out,
+                        )?;
+                    }
+                }
+                return Ok(());
+            }
+            out.push(d);
+            Ok(())
+        }
+        other => bail!(
+            "{}: document is a {}, not a mapping (a Kubernetes object)",
+            d.source,
+            type_name(other)
+        ),
+    }
+}
+
+/// A short name of a value's type for messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Sequence(_) => "list",
+        Value::Mapping(_) => "map",
+        Value::Tagged(_) => "tagged value",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str, line: usize) -> SourcedDoc {
+        SourcedDoc {
+            value: yaml::parse_one(text, yaml::Limits::default()).unwrap(),
+            source: SourceLoc {
+                file: "templates/t.yaml".into(),
+                line,
+            },
+        }
+    }
+
+    #[test]
+    fn identity_and_namespace_placement() {
+        let opts = BuildOptions {
+            namespace: Some("team-a".into()),
+            scopes: Scopes::new(&[]),
+        };
+        let set = build_set(
+            "s",
+            vec![
+                doc("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {}\n", 1),
+                doc("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n", 7),
+            ],
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(set.resources[0].id.namespace.as_deref(), Some("team-a"));
+        assert_eq!(
+            set.resources[0].yaml,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: team-a\ndata: {}\n"
+        );
+        assert_eq!(set.resources[1].id.namespace, None);
+        assert_eq!(set.resources[0].id.to_string(), "ConfigMap/c namespace: team-a");
+    }
+
+    #[test]
+    fn duplicates_name_both_places() {
+        let d = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n";
+        let e = build_set("s", vec![doc(d, 1), doc(d, 9)], &BuildOptions::default()).unwrap_err();
+        let m = e.to_string();
+        assert!(m.starts_with("templates/t.yaml:9: duplicate resource Deployment/x (apps)"), "{m}");
+        assert!(m.contains("templates/t.yaml:1"), "{m}");
+    }
+
+    #[test]
+    fn crd_declares_scope() {
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: foos.ex.com\nspec:\n  group: ex.com\n  scope: Cluster\n  names:\n    kind: Foo\n";
+        let foo = "apiVersion: ex.com/v1\nkind: Foo\nmetadata:\n  name: f\n";
+        let opts = BuildOptions {
+            namespace: Some("ns".into()),
+            scopes: Scopes::new(&[]),
+        };
+        let set = build_set("s", vec![doc(crd, 1), doc(foo, 10)], &opts).unwrap();
+        assert_eq!(set.resources[1].id.namespace, None);
+    }
+
+    #[test]
+    fn lists_flatten_and_scalars_fail() {
+        let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n";
+        let set = build_set("s", vec![doc(list, 1)], &BuildOptions::default()).unwrap();
+        assert_eq!(set.resources.len(), 1);
+        let e = build_set("s", vec![doc("just text", 3)], &BuildOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("templates/t.yaml:3: document is a string"));
+    }
+}
