@@ -87,7 +87,13 @@ impl Pipeline {
         }
 
         let mut sopts = req.sessions.clone();
-        if sopts.session.is_none() && sopts.sessions_file.is_none() {
+        // A live session's own variables (--vars-from-env) name the session: the folder's
+        // sessions.yaml is then not the list to render.
+        let env_names_session = sopts
+            .env_vars
+            .iter()
+            .any(|(k, _)| k == "session_name" || k == "session_namespace");
+        if sopts.session.is_none() && sopts.sessions_file.is_none() && !env_names_session {
             let default = req.dir.join("sessions.yaml");
             if default.is_file() {
                 sopts.sessions_file = Some(default);
