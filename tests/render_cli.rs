@@ -41,7 +41,11 @@ fn example_sessions_from_file() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["user1", "user2", "lab-w01-s003"], "sessions keep file order");
+    assert_eq!(
+        names,
+        ["user1", "user2", "lab-w01-s003"],
+        "sessions keep file order"
+    );
     for name in names {
         let yaml = render(&[EXAMPLE, "--sessions", &session_file(name)]);
         insta::assert_snapshot!(format!("example_session_{name}"), yaml);
@@ -51,7 +55,12 @@ fn example_sessions_from_file() {
 /// A sessions file holding only the named session of the example's sessions.yaml.
 fn session_file(name: &str) -> String {
     let all: serde_yaml::Value = serde_yaml::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE).join("sessions.yaml")).unwrap(),
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(EXAMPLE)
+                .join("sessions.yaml"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let one: Vec<&serde_yaml::Value> = all
@@ -60,7 +69,8 @@ fn session_file(name: &str) -> String {
         .iter()
         .filter(|s| s["session_name"].as_str() == Some(name))
         .collect();
-    let dir = std::env::temp_dir().join(format!("kpipe-test-sessions-{}-{name}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("kpipe-test-sessions-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("sessions.yaml");
     std::fs::write(&path, serde_yaml::to_string(&one).unwrap()).unwrap();
@@ -69,7 +79,10 @@ fn session_file(name: &str) -> String {
 
 #[test]
 fn example_json() {
-    insta::assert_snapshot!("example_json_user1", render(&[EXAMPLE, "--session", "user1", "-o", "json"]));
+    insta::assert_snapshot!(
+        "example_json_user1",
+        render(&[EXAMPLE, "--session", "user1", "-o", "json"])
+    );
 }
 
 #[test]
@@ -132,7 +145,11 @@ fn vars_from_env_only_when_asked() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("name: mlworkflow-from-env\n"), "{text}");
     assert!(text.contains("mlflow-from-env.env.example"), "{text}");
 }
@@ -170,13 +187,24 @@ fn output_dir_and_check() {
         .code(0);
     // A value change makes exactly the files that use it stale.
     let out = kpipe()
-        .args(["render", EXAMPLE, "--output-dir", od, "--check", "--set", "image=x/y:2"])
+        .args([
+            "render",
+            EXAMPLE,
+            "--output-dir",
+            od,
+            "--check",
+            "--set",
+            "image=x/y:2",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("stale: "), "{text}");
-    assert!(text.contains("user1/04-workflow-mlworkflow-user1.yaml"), "{text}");
+    assert!(
+        text.contains("user1/04-workflow-mlworkflow-user1.yaml"),
+        "{text}"
+    );
     assert!(!text.contains("01-app"), "{text}");
     // A session that is no longer rendered leaves extra files, which the fix removes.
     kpipe()
@@ -191,7 +219,13 @@ fn walk(dir: &Path) -> Vec<String> {
         .into_iter()
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().to_string())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .to_string()
+        })
         .collect();
     v.sort();
     v
@@ -201,5 +235,8 @@ fn walk(dir: &Path) -> Vec<String> {
 fn help_states_merge_rule() {
     let out = kpipe().args(["render", "--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Maps merge deeply; lists and scalars are"), "{text}");
+    assert!(
+        text.contains("Maps merge deeply; lists and scalars are"),
+        "{text}"
+    );
 }

@@ -159,7 +159,8 @@ impl Renderer {
             let path = match loader_root.resolve(name) {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(None),
-                Err(m) => return Err(minijinja::Error::new(ErrorKind::TemplateNotFound, m)),
+                // Not TemplateNotFound: `include` would replace our reason with its own.
+                Err(m) => return Err(minijinja::Error::new(ErrorKind::InvalidOperation, m)),
             };
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 minijinja::Error::new(ErrorKind::TemplateNotFound, format!("{name}: {e}"))
