@@ -203,17 +203,9 @@ impl Renderer {
         self.sources.read().ok()?.get(name).cloned()
     }
 
-    /// Renders `name` with the session variables and, for pipeline templates, the values.
-    pub fn render(
-        &self,
-        name: &str,
-        session: &Session,
-        values: Option<&serde_yaml::Value>,
-    ) -> Result<String> {
-        let tmpl = self
-            .env
-            .get_template(name)
-            .map_err(|e| self.describe(&e, name))?;
+    /// The context templates see: every session variable at top level, `session`, and (for
+    /// pipeline templates, not values files) `values`. Build it once per session.
+    pub fn context(session: &Session, values: Option<&serde_yaml::Value>) -> minijinja::Value {
         let mut ctx: BTreeMap<&str, minijinja::Value> = BTreeMap::new();
         for (k, v) in &session.vars {
             ctx.insert(k.as_str(), minijinja::Value::from(v.as_str()));
@@ -222,6 +214,22 @@ impl Renderer {
         if let Some(v) = values {
             ctx.insert("values", minijinja::Value::from_serialize(v));
         }
+        minijinja::Value::from_serialize(&ctx)
+    }
+
+    /// Renders `name` with the session variables and, for pipeline templates, the values.
+    pub fn render(
+        &self,
+        name: &str,
+        session: &Session,
+        values: Option<&serde_yaml::Value>,
+    ) -> Result<String> {
+        self.render_with(name, &Self::context(session, values))
+    }
+
+    /// Renders `name` with a context made by [`Renderer::context`].
+    pub fn render_with(&self, name: &str, ctx: &minijinja::Value) -> Result<String> {
+        let tmpl = self.env.get_template(name).map_err(|e| self.describe(&e, name))?;
         tmpl.render(ctx).map_err(|e| self.describe(&e, name))
     }
 
