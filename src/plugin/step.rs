@@ -42,7 +42,7 @@ use crate::yaml::{self, Limits};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_yaml::{Mapping, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -232,22 +232,19 @@ pub fn collect(paths: &[String], stdin: &mut dyn FnMut() -> Result<String>) -> R
                 .file_name()
                 .map(|f| f.to_string_lossy().to_string())
                 .unwrap_or_else(|| p.clone());
-            out.push(classify(p.clone(), logical, read(path, p)?));
-        } else {
+            out.push(read_input(path, p.clone(), logical)?);
+        } else if meta.is_dir() {
             walk(path, p, &mut out)?;
+        } else {
+            bail!("{p}: not a file or folder (given with -f)");
         }
     }
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    // The same file given twice would render twice; logical names may repeat across folders
+    // (the first one wins for `{% include %}`; the others are reachable by their path).
+    let mut seen: HashSet<&str> = HashSet::new();
     for i in &out {
-        if i.role == Role::Skipped {
-            continue;
-        }
-        if let Some(prev) = seen.insert(&i.logical, &i.display) {
-            bail!(
-                "{}: has the same name {:?} as {prev}; give the files from different -f folders",
-                i.display,
-                i.logical
-            );
+        if !seen.insert(&i.display) {
+            bail!("{}: given more than once with -f", i.display);
         }
     }
     Ok(out)
@@ -256,6 +253,23 @@ pub fn collect(paths: &[String], stdin: &mut dyn FnMut() -> Result<String>) -> R
 fn read(path: &Path, display: &str) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("{display}: cannot read"))?;
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{display}: not UTF-8 text"))
+}
+
+/// Reads and classifies one file. A data file that is not UTF-8 (an image, an archive) is
+/// skipped: templates cannot include it anyway.
+fn read_input(path: &Path, display: String, logical: String) -> Result<Input> {
+    let bytes = std::fs::read(path).with_context(|| format!("{display}: cannot read"))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(classify(display, logical, text)),
+        Err(_) if !is_yaml(&logical) => Ok(Input {
+            display,
+            logical,
+            text: String::new(),
+            role: Role::Skipped,
+            warning: None,
+        }),
+        Err(_) => bail!("{display}: not UTF-8 text"),
+    }
 }
 
 /// Adds the files under `dir`, sorted by name, skipping hidden entries; symlinks must stay
@@ -297,8 +311,7 @@ fn walk(dir: &Path, shown: &str, out: &mut Vec<Input>) -> Result<()> {
                 continue;
             }
         }
-        let text = read(entry.path(), &display)?;
-        out.push(classify(display, rel, text));
+        out.push(read_input(entry.path(), display, rel)?);
     }
     Ok(())
 }
@@ -577,6 +590,37 @@ mod tests {
         assert_eq!(c("README.md", "# x"), Role::Data);
         assert!(has_annotation("  #@ data/values\n", "data/values"));
         assert!(!has_annotation("#@data/values-schema\n", "data/values"));
+    }
+
+    #[test]
+    fn folder_walk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir_all(d.join(".git")).unwrap();
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(d.join(".git/HEAD"), "x").unwrap();
+        std::fs::write(d.join("b.yaml"), "kind: B\n").unwrap();
+        std::fs::write(d.join("a.yml"), "kind: A\n").unwrap();
+        std::fs::write(d.join("sub/c.yaml"), "kind: C\n").unwrap();
+        std::fs::write(d.join("logo.png"), [0xff, 0xfe, 0x00]).unwrap();
+        let shown = d.display().to_string();
+        let mut no_stdin = || -> Result<String> { unreachable!() };
+        let got = collect(std::slice::from_ref(&shown), &mut no_stdin).unwrap();
+        let names: Vec<(&str, Role)> = got.iter().map(|i| (i.logical.as_str(), i.role)).collect();
+        assert_eq!(
+            names,
+            vec![
+                ("a.yml", Role::Template),
+                ("b.yaml", Role::Template),
+                ("logo.png", Role::Skipped),
+                ("sub/c.yaml", Role::Template),
+            ]
+        );
+        assert_eq!(got[0].display, format!("{shown}/a.yml"));
+        // The same file twice is refused; a bad UTF-8 template too.
+        assert!(collect(&[shown.clone(), shown.clone()], &mut no_stdin).is_err());
+        std::fs::write(d.join("bad.yaml"), [0xff, 0xfe]).unwrap();
+        assert!(collect(&[shown], &mut no_stdin).is_err());
     }
 
     #[test]
