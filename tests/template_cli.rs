@@ -199,6 +199,21 @@ fn argocd_env_gives_the_session_and_flags_win() {
         .args(["template", "-f", "-", "-v", "session_name=flag1"])
         .write_stdin(tmpl));
     assert!(out.contains("name: cm-flag1"), "{out}");
+    // --var (as in kpipe render) wins over both.
+    let out = ok(kpipe()
+        .env("ARGOCD_ENV_SESSION_NAME", "argo1")
+        .env("ARGOCD_ENV_INGRESS_DOMAIN", "example.org")
+        .args([
+            "template",
+            "-f",
+            "-",
+            "-v",
+            "session_name=flag1",
+            "--var",
+            "session_name=var1",
+        ])
+        .write_stdin(tmpl));
+    assert!(out.contains("name: cm-var1"), "{out}");
 }
 
 #[test]

@@ -29,8 +29,8 @@
 //! `session` map (`-v session.team=blue`) is a session variable. Below those, Argo CD's
 //! `ARGOCD_ENV_<NAME>` variables (an Application's `plugin.env`) become the session variable
 //! `<name>` in lower case (`ARGOCD_ENV_SESSION_NAME` → `session_name`, resolving
-//! `{{ session_name }}` and `${SESSION_NAME}`). Exactly one session is rendered; without a
-//! name it is `default`.
+//! `{{ session_name }}` and `${SESSION_NAME}`). `--var KEY=VALUE` (as in `kpipe render`) wins
+//! over both. Exactly one session is rendered; without a name it is `default`.
 
 use crate::manifest;
 use crate::output::{self, SessionOutput};
@@ -56,7 +56,8 @@ sessions.yaml is skipped; *.yaml/*.yml files are templates (names starting with 
 files without a YAML extension are data files (never output; usable from {% include %}); \
 hidden entries (.git/) are skipped.\n\
 Session: -v session_name=NAME (any Educates variable name at the top level, or session.KEY=V), \
-or ARGOCD_ENV_<NAME> environment variables (ARGOCD_ENV_SESSION_NAME → session_name; flags win).\n\
+or ARGOCD_ENV_<NAME> environment variables (ARGOCD_ENV_SESSION_NAME → session_name; flags win), \
+or --var KEY=VALUE as in kpipe render.\n\
 stdout carries only the YAML stream; messages go to stderr. Exit 2 on bad input."
 )]
 pub struct TemplateCmd {
@@ -87,6 +88,11 @@ pub struct TemplateCmd {
     /// Like --data-values-env, values parsed as YAML
     #[arg(long = "data-values-env-yaml", value_name = "PREFIX")]
     pub data_values_env_yaml: Vec<String>,
+
+    /// Set a session variable, as `kpipe render --var` does (wins over data values and
+    /// ARGOCD_ENV_*); also resolves ${KEY}
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
 
     /// Namespace for namespaced resources written without one
     #[arg(short = 'n', long, value_name = "NS")]
@@ -154,6 +160,9 @@ pub fn render(
     let flag_values = data_values(cmd, env)?;
     let mut vars = argocd_vars(env);
     vars.extend(session_vars(&flag_values)?);
+    for v in &cmd.vars {
+        vars.push(session::parse_var(v)?);
+    }
 
     let limits = Limits::default();
     let req = RenderRequest {
