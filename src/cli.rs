@@ -29,6 +29,12 @@ pub struct Cli {
 pub enum Command {
     /// Render a pipeline folder into canonical YAML for one session or many
     Render(RenderCmd),
+    /// Template-step mode (ytt flags): render -f files/folders/stdin to a YAML stream on stdout
+    Template(crate::plugin::step::TemplateCmd),
+    /// Package kpipe as a Tanzu CLI plugin (`plugin package --out DIR`)
+    Plugin(crate::plugin::PluginCmd),
+    #[command(flatten)]
+    Tanzu(crate::plugin::TanzuCmd),
 }
 
 /// Inputs shared by every command that renders a pipeline folder.
@@ -183,6 +189,9 @@ pub struct RenderCmd {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Render(cmd) => render(cmd),
+        Command::Template(cmd) => crate::plugin::run_template(cmd),
+        Command::Plugin(cmd) => crate::plugin::run_plugin(cmd),
+        Command::Tanzu(cmd) => crate::plugin::run_tanzu(cmd),
     }
 }
 

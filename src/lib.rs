@@ -7,6 +7,7 @@ pub mod cli;
 pub mod exit;
 pub mod manifest;
 pub mod output;
+pub mod plugin;
 pub mod render;
 pub mod session;
 pub mod template;
