@@ -175,12 +175,19 @@ impl Emulator {
         let max_rv = b
             .objects
             .iter()
-            .filter_map(|o| o.pointer("/metadata/resourceVersion")?.as_str()?.parse().ok())
+            .filter_map(|o| {
+                o.pointer("/metadata/resourceVersion")?
+                    .as_str()?
+                    .parse()
+                    .ok()
+            })
             .max()
             .unwrap_or(0u64);
         state.rv = state.rv.max(max_rv);
         for obj in b.objects {
-            state.insert_fixture(obj).unwrap_or_else(|e| panic!("emulator: {e}"));
+            state
+                .insert_fixture(obj)
+                .unwrap_or_else(|e| panic!("emulator: {e}"));
         }
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
@@ -300,7 +307,9 @@ impl Emulator {
                 let _ = pipe.write_all(text.as_bytes());
             })
         });
-        let out = child.wait_with_output().expect("emulator: wait for kubectl");
+        let out = child
+            .wait_with_output()
+            .expect("emulator: wait for kubectl");
         if let Some(w) = writer {
             let _ = w.join();
         }
@@ -345,7 +354,9 @@ impl Emulator {
     /// object.
     pub fn set(&self, obj: Value) -> Value {
         let mut st = self.state();
-        let (key, rt, mut obj) = st.normalize(obj).unwrap_or_else(|e| panic!("emulator: {e}"));
+        let (key, rt, mut obj) = st
+            .normalize(obj)
+            .unwrap_or_else(|e| panic!("emulator: {e}"));
         let old = st.objects.get(&key).cloned();
         st.fill_server_fields(&mut obj, old.as_ref(), &rt);
         st.objects.insert(key, obj.clone());
@@ -355,7 +366,9 @@ impl Emulator {
     /// Stores `obj` exactly as given (only a missing `resourceVersion` is filled in).
     pub fn set_exact(&self, obj: Value) -> Value {
         let mut st = self.state();
-        let (key, _, mut obj) = st.normalize(obj).unwrap_or_else(|e| panic!("emulator: {e}"));
+        let (key, _, mut obj) = st
+            .normalize(obj)
+            .unwrap_or_else(|e| panic!("emulator: {e}"));
         if obj.pointer("/metadata/resourceVersion").is_none() {
             let rv = st.next_rv();
             obj["metadata"]["resourceVersion"] = json!(rv);
@@ -458,7 +471,8 @@ pub fn load_dir(dir: &Path) -> Vec<Value> {
     for f in files {
         let text = std::fs::read_to_string(&f)
             .unwrap_or_else(|e| panic!("emulator: read {}: {e}", f.display()));
-        let docs = parse_documents(&text).unwrap_or_else(|e| panic!("emulator: {}: {e}", f.display()));
+        let docs =
+            parse_documents(&text).unwrap_or_else(|e| panic!("emulator: {}: {e}", f.display()));
         out.extend(docs);
     }
     out
@@ -635,9 +649,12 @@ impl State {
         SYSTEM_NAMESPACES.contains(&ns)
             || ns == self.namespace
             || self.objects.keys().any(|(_, _, n, _)| n == ns)
-            || self
-                .objects
-                .contains_key(&(String::new(), "Namespace".into(), String::new(), ns.into()))
+            || self.objects.contains_key(&(
+                String::new(),
+                "Namespace".into(),
+                String::new(),
+                ns.into(),
+            ))
     }
 
     /// A Namespace object for namespaces implied by other objects.
@@ -678,7 +695,8 @@ impl State {
             );
         }
         for ((g, k, _, n), obj) in &self.objects {
-            if g.is_empty() && k == "Namespace" && !out.iter().any(|o| o["metadata"]["name"] == **n) {
+            if g.is_empty() && k == "Namespace" && !out.iter().any(|o| o["metadata"]["name"] == **n)
+            {
                 out.push(obj.clone());
             }
         }
@@ -866,7 +884,13 @@ fn applied_config(body: &Value) -> Value {
     v
 }
 
-fn set_managed_fields(obj: &mut Value, manager: &str, operation: &str, api_version: &str, applied: &Value) {
+fn set_managed_fields(
+    obj: &mut Value,
+    manager: &str,
+    operation: &str,
+    api_version: &str,
+    applied: &Value,
+) {
     let entry = json!({
         "manager": manager,
         "operation": operation,
@@ -1169,7 +1193,9 @@ fn injected_failure(st: &State, req: &Request, code: u16) -> Response {
         (504, _) => "Timeout: request did not complete within the allotted timeout".to_string(),
         (c, _) => format!("emulator: injected failure {c}"),
     };
-    let details = t.as_ref().map(|t| details(&t.rt, t.name.as_deref().unwrap_or("")));
+    let details = t
+        .as_ref()
+        .map(|t| details(&t.rt, t.name.as_deref().unwrap_or("")));
     status_response(code, reason, &message, details)
 }
 
@@ -1196,7 +1222,8 @@ fn route(st: &mut State, addr: SocketAddr, req: &Request) -> Response {
     }
     if let Some(gv) = path.strip_prefix("/openapi/v3/") {
         if get {
-            return openapi_v3_gv(st, gv).map_or_else(generic_not_found, |d| Response::json(200, &d));
+            return openapi_v3_gv(st, gv)
+                .map_or_else(generic_not_found, |d| Response::json(200, &d));
         }
     }
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -1284,7 +1311,9 @@ fn group_list(st: &State) -> Value {
 }
 
 fn group_doc(st: &State, group: &str) -> Option<Value> {
-    let (g, vs) = groups(st).into_iter().find(|(g, _)| g == group && !g.is_empty())?;
+    let (g, vs) = groups(st)
+        .into_iter()
+        .find(|(g, _)| g == group && !g.is_empty())?;
     let mut doc = group_json(&g, &vs);
     doc["kind"] = json!("APIGroup");
     doc["apiVersion"] = json!("v1");
@@ -1350,7 +1379,11 @@ fn openapi_v3_gv(st: &State, gv: &str) -> Option<Value> {
     let mut paths = Map::new();
     for t in &types {
         let path = if t.namespaced {
-            format!("{}/namespaces/{{namespace}}/{}/{{name}}", t.prefix(), t.plural)
+            format!(
+                "{}/namespaces/{{namespace}}/{}/{{name}}",
+                t.prefix(),
+                t.plural
+            )
         } else {
             format!("{}/{}/{{name}}", t.prefix(), t.plural)
         };
@@ -1502,8 +1535,8 @@ fn table(st: &State, items: &[Value]) -> Value {
 }
 
 fn parse_body(req: &Request) -> Result<Value, Response> {
-    let text = std::str::from_utf8(&req.body)
-        .map_err(|_| bad_request("request body is not UTF-8"))?;
+    let text =
+        std::str::from_utf8(&req.body).map_err(|_| bad_request("request body is not UTF-8"))?;
     let v = match serde_json::from_str::<Value>(text) {
         Ok(v) => v,
         Err(_) => serde_yaml::from_str::<Value>(text)
@@ -1615,12 +1648,14 @@ fn create(st: &mut State, req: &Request, t: &Target) -> Response {
     let target = Target {
         rt: t.rt.clone(),
         namespace: if t.rt.namespaced {
-            t.namespace.clone().or_else(|| {
-                body.pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .or_else(|| Some(st.namespace.clone()))
+            t.namespace
+                .clone()
+                .or_else(|| {
+                    body.pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .or_else(|| Some(st.namespace.clone()))
         } else {
             None
         },
@@ -1642,9 +1677,18 @@ fn create(st: &mut State, req: &Request, t: &Target) -> Response {
             Some(details(&t.rt, &name)),
         );
     }
-    let manager = req.query_param("fieldManager").unwrap_or("unknown").to_string();
+    let manager = req
+        .query_param("fieldManager")
+        .unwrap_or("unknown")
+        .to_string();
     let applied = applied_config(&body);
-    set_managed_fields(&mut body, &manager, "Update", &t.rt.group_version(), &applied);
+    set_managed_fields(
+        &mut body,
+        &manager,
+        "Update",
+        &t.rt.group_version(),
+        &applied,
+    );
     st.fill_server_fields(&mut body, None, &t.rt);
     if !is_dry_run(req) {
         st.objects.insert(key, body.clone());
@@ -1760,8 +1804,17 @@ fn merge_patch_object(st: &mut State, req: &Request, t: &Target) -> Response {
     if obj == old {
         return Response::json(200, &present(&old, &t.rt));
     }
-    let manager = req.query_param("fieldManager").unwrap_or("unknown").to_string();
-    set_managed_fields(&mut obj, &manager, "Update", &t.rt.group_version(), &applied_config(&body));
+    let manager = req
+        .query_param("fieldManager")
+        .unwrap_or("unknown")
+        .to_string();
+    set_managed_fields(
+        &mut obj,
+        &manager,
+        "Update",
+        &t.rt.group_version(),
+        &applied_config(&body),
+    );
     st.fill_server_fields(&mut obj, Some(&old), &t.rt);
     if !is_dry_run(req) {
         st.objects.insert(key, obj.clone());
@@ -1813,10 +1866,7 @@ fn delete(st: &mut State, req: &Request, t: &Target) -> Response {
         st.next_rv();
     }
     let mut d = details(&t.rt, &name);
-    d["uid"] = old
-        .pointer("/metadata/uid")
-        .cloned()
-        .unwrap_or(Value::Null);
+    d["uid"] = old.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
     Response::json(
         200,
         &json!({

@@ -66,7 +66,14 @@ pub const BUILTIN: &[Row] = &[
     ("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"]),
     ("batch", "v1", "Job", "jobs", true, &[]),
     ("batch", "v1", "CronJob", "cronjobs", true, &["cj"]),
-    ("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[]),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        true,
+        &[],
+    ),
     (
         "rbac.authorization.k8s.io",
         "v1",
@@ -91,7 +98,14 @@ pub const BUILTIN: &[Row] = &[
         false,
         &[],
     ),
-    ("networking.k8s.io", "v1", "Ingress", "ingresses", true, &["ing"]),
+    (
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        true,
+        &["ing"],
+    ),
     (
         "apiextensions.k8s.io",
         "v1",
@@ -100,7 +114,14 @@ pub const BUILTIN: &[Row] = &[
         false,
         &["crd", "crds"],
     ),
-    ("argoproj.io", "v1alpha1", "Workflow", "workflows", true, &["wf"]),
+    (
+        "argoproj.io",
+        "v1alpha1",
+        "Workflow",
+        "workflows",
+        true,
+        &["wf"],
+    ),
     (
         "argoproj.io",
         "v1alpha1",
@@ -160,9 +181,10 @@ impl ResourceType {
     /// (`Policy` → `policies`, `Ingress` → `ingresses`, else `+s`).
     pub fn guess(group: &str, version: &str, kind: &str, namespaced: bool) -> ResourceType {
         let lower = kind.to_ascii_lowercase();
-        let plural = if let Some(stem) = lower.strip_suffix('y').filter(|s| {
-            !s.ends_with(['a', 'e', 'i', 'o', 'u'])
-        }) {
+        let plural = if let Some(stem) = lower
+            .strip_suffix('y')
+            .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
+        {
             format!("{stem}ies")
         } else if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") {
             format!("{lower}es")

@@ -89,7 +89,10 @@ pub fn parse_labels(s: &str) -> Result<Vec<Requirement>, String> {
 
 fn split_set_op(term: &str, op: &str) -> Option<(String, String)> {
     let i = term.find(op)?;
-    Some((term[..i].trim().to_string(), term[i + op.len()..].to_string()))
+    Some((
+        term[..i].trim().to_string(),
+        term[i + op.len()..].to_string(),
+    ))
 }
 
 fn parse_set(s: &str) -> Option<Vec<String>> {
@@ -127,7 +130,9 @@ pub fn parse_fields(s: &str) -> Result<Vec<(String, String, bool)>, String> {
         } else if let Some((k, v)) = term.split_once('=') {
             (k, v, false)
         } else {
-            return Err(format!("invalid selector: '{term}'; can't understand '{term}'"));
+            return Err(format!(
+                "invalid selector: '{term}'; can't understand '{term}'"
+            ));
         };
         let k = k.trim();
         if !matches!(k, "metadata.name" | "metadata.namespace") {
