@@ -102,9 +102,7 @@ fn list_filters_by_label_and_across_namespaces() {
     };
     assert_eq!(get(&["-n", "ns1", "-l", "app=x"]), ["ns1/x1"]);
     assert_eq!(get(&["-n", "ns1", "-l", "app!=x"]), ["ns1/none", "ns1/y1"]);
-    assert_eq!(get(&["-n", "ns1", "-l", "app"]), ["ns1/x1", "ns1/y1"]);
     assert_eq!(get(&["-n", "ns1", "-l", "!app"]), ["ns1/none"]);
-    assert_eq!(get(&["-n", "ns1", "-l", "app=x,tier=a"]), ["ns1/x1"]);
     assert_eq!(
         get(&["-n", "ns1", "-l", "app in (x,y)"]),
         ["ns1/x1", "ns1/y1"]
@@ -253,7 +251,7 @@ fn not_found_and_forbidden_errors() {
     let out = emu.kubectl(&["get", "configmap", "a", "-n", "ns", "-o", "json"], None);
     assert!(out.status.success());
     // 503:
-    //   Error from server (ServiceUnavailable): the server is currently unable to handle the request (get configmaps a)
+    //   Error from server (ServiceUnavailable): the server is currently unable to handle the request
     emu.fail_next(1, 503);
     let out = emu.kubectl(&["get", "configmap", "a", "-n", "ns"], None);
     assert!(!out.status.success());
@@ -405,11 +403,9 @@ fn create_and_merge_patch() {
     assert!(out.status.success(), "{}", stderr(&out));
     // Exact text: Error from server (AlreadyExists): error when creating "STDIN": configmaps "c" already exists
     let out = emu.kubectl(&["create", "-f", "-"], Some(doc));
-    assert!(
-        stderr(&out).contains(r#"(AlreadyExists)"#)
-            && stderr(&out).contains(r#"configmaps "c" already exists"#),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out).trim(),
+        r#"Error from server (AlreadyExists): error when creating "STDIN": configmaps "c" already exists"#
     );
     let out = emu.kubectl(
         &[

@@ -210,7 +210,8 @@ impl Emulator {
             dir,
             context: b.context,
         };
-        emu.kubeconfig = emu.kubeconfig(emu.dir.path().to_path_buf());
+        let path = emu.kubeconfig(emu.dir.path());
+        emu.kubeconfig = path;
         emu
     }
 
