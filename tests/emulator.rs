@@ -643,3 +643,49 @@ fn raw_get(emu: &Emulator, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (code, body)
 }
+
+#[test]
+fn kubectl_wait_sees_status_set_by_the_test() {
+    if support::skip_without_kubectl() {
+        return;
+    }
+    let emu = std::sync::Arc::new(
+        Emulator::builder()
+            .namespace("argo")
+            .object(
+                json!({"apiVersion": "kappctrl.k14s.io/v1alpha1", "kind": "App",
+                           "metadata": {"name": "a"}, "spec": {}}),
+            )
+            .start(),
+    );
+    let writer = {
+        let emu = emu.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let mut app = emu.get("kappctrl.k14s.io", "App", "argo", "a").unwrap();
+            app["status"] =
+                json!({"conditions": [{"type": "ReconcileSucceeded", "status": "True"}]});
+            emu.set(app);
+        })
+    };
+    // kubectl wait: GET, LIST with fieldSelector=metadata.name=a, then a watch from the list's
+    // resourceVersion that receives the MODIFIED event.
+    let out = emu.kubectl(
+        &[
+            "wait",
+            "--for=condition=ReconcileSucceeded",
+            "apps.kappctrl.k14s.io/a",
+            "--timeout=5s",
+        ],
+        None,
+    );
+    writer.join().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "app.kappctrl.k14s.io/a condition met"
+    );
+    assert!(emu.requests().iter().any(|r| r.path
+        == "/apis/kappctrl.k14s.io/v1alpha1/namespaces/argo/apps"
+        && r.query.contains("watch=true")));
+}

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -62,14 +62,26 @@ struct State {
     uid_seq: u64,
     uid_seed: u64,
     log: Vec<RequestRecord>,
+    events: Vec<Event>,
     fail_rules: Vec<FailRule>,
     namespace: String,
 }
 
 struct Shared {
     state: Mutex<State>,
+    /// Signalled after every request and every test-hook mutation (wakes watches).
+    changed: Condvar,
     shutdown: AtomicBool,
     addr: SocketAddr,
+}
+
+/// A change for watchers: `seq` is the global resourceVersion right after the change.
+#[derive(Debug, Clone)]
+struct Event {
+    seq: u64,
+    kind: &'static str,
+    key: Key,
+    object: Value,
 }
 
 /// Configures an [`Emulator`] before it starts. Obtain with [`Emulator::builder`].
@@ -168,6 +180,7 @@ impl Emulator {
             uid_seq: 0,
             uid_seed: seed,
             log: Vec::new(),
+            events: Vec::new(),
             fail_rules: Vec::new(),
             namespace: b.namespace,
         };
@@ -191,6 +204,7 @@ impl Emulator {
         }
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
+            changed: Condvar::new(),
             shutdown: AtomicBool::new(false),
             addr,
         });
@@ -354,28 +368,30 @@ impl Emulator {
     /// namespaced object without a namespace goes to the context namespace. Returns the stored
     /// object.
     pub fn set(&self, obj: Value) -> Value {
-        let mut st = self.state();
-        let (key, rt, mut obj) = st
-            .normalize(obj)
-            .unwrap_or_else(|e| panic!("emulator: {e}"));
-        let old = st.objects.get(&key).cloned();
-        st.fill_server_fields(&mut obj, old.as_ref(), &rt);
-        st.objects.insert(key, obj.clone());
-        obj
+        self.mutate(|st| {
+            let (key, rt, mut obj) = st
+                .normalize(obj)
+                .unwrap_or_else(|e| panic!("emulator: {e}"));
+            let old = st.objects.get(&key).cloned();
+            st.fill_server_fields(&mut obj, old.as_ref(), &rt);
+            st.put(key, obj.clone());
+            obj
+        })
     }
 
     /// Stores `obj` exactly as given (only a missing `resourceVersion` is filled in).
     pub fn set_exact(&self, obj: Value) -> Value {
-        let mut st = self.state();
-        let (key, _, mut obj) = st
-            .normalize(obj)
-            .unwrap_or_else(|e| panic!("emulator: {e}"));
-        if obj.pointer("/metadata/resourceVersion").is_none() {
+        self.mutate(|st| {
+            let (key, _, mut obj) = st
+                .normalize(obj)
+                .unwrap_or_else(|e| panic!("emulator: {e}"));
             let rv = st.next_rv();
-            obj["metadata"]["resourceVersion"] = json!(rv);
-        }
-        st.objects.insert(key, obj.clone());
-        obj
+            if obj.pointer("/metadata/resourceVersion").is_none() {
+                obj["metadata"]["resourceVersion"] = json!(rv);
+            }
+            st.put(key, obj.clone());
+            obj
+        })
     }
 
     /// The stored object; `group` is `""` for the core group, `namespace` `""` for cluster-scoped.
@@ -388,14 +404,13 @@ impl Emulator {
 
     /// Removes and returns the stored object (bumps the global resourceVersion if present).
     pub fn remove(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<Value> {
-        let mut st = self.state();
-        let removed =
-            st.objects
-                .remove(&(group.into(), kind.into(), namespace.into(), name.into()));
-        if removed.is_some() {
-            st.next_rv();
-        }
-        removed
+        self.mutate(|st| st.take(&(group.into(), kind.into(), namespace.into(), name.into())))
+    }
+
+    fn mutate<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let r = f(&mut self.state());
+        self.shared.changed.notify_all();
+        r
     }
 
     /// All stored objects, ordered by (group, kind, namespace, name).
@@ -521,6 +536,37 @@ fn flatten_into(v: Value, out: &mut Vec<Value>) {
 // Store
 
 impl State {
+    /// Stores `obj` and records an ADDED/MODIFIED event (callers bump `rv` first).
+    fn put(&mut self, key: Key, obj: Value) {
+        let kind = if self.objects.contains_key(&key) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        self.events.push(Event {
+            seq: self.rv,
+            kind,
+            key: key.clone(),
+            object: obj.clone(),
+        });
+        self.objects.insert(key, obj);
+    }
+
+    /// Removes an object, bumps `rv` and records a DELETED event.
+    fn take(&mut self, key: &Key) -> Option<Value> {
+        let mut obj = self.objects.remove(key)?;
+        self.applied.retain(|(k, _), _| k != key);
+        let rv = self.next_rv();
+        obj["metadata"]["resourceVersion"] = json!(rv);
+        self.events.push(Event {
+            seq: self.rv,
+            kind: "DELETED",
+            key: key.clone(),
+            object: obj.clone(),
+        });
+        Some(obj)
+    }
+
     fn next_rv(&mut self) -> String {
         self.rv += 1;
         self.rv.to_string()
@@ -967,9 +1013,20 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
             Ok(Some(req)) => {
                 let close = req.wants_close();
                 let head_only = req.method == "HEAD";
-                let resp = handle(&shared, &req);
-                if http::write_response(&mut writer, &resp, head_only, close).is_err() || close {
-                    return;
+                let reply = handle(&shared, &req);
+                shared.changed.notify_all();
+                match reply {
+                    Reply::Full(resp) => {
+                        if http::write_response(&mut writer, &resp, head_only, close).is_err()
+                            || close
+                        {
+                            return;
+                        }
+                    }
+                    Reply::Watch(w) => {
+                        serve_watch(&shared, *w, &mut writer);
+                        return;
+                    }
                 }
             }
             Ok(None) | Err(HttpError::Closed) | Err(HttpError::Io(_)) => return,
@@ -1065,7 +1122,159 @@ fn is_discovery_path(path: &str) -> bool {
         }
 }
 
-fn handle(shared: &Shared, req: &Request) -> Response {
+enum Reply {
+    Full(Response),
+    Watch(Box<WatchSpec>),
+}
+
+/// An accepted watch: what to stream.
+struct WatchSpec {
+    rt: ResourceType,
+    namespace: Option<String>,
+    labels: Vec<selector::Requirement>,
+    fields: Vec<(String, String, bool)>,
+    table: bool,
+    /// Events with `seq` greater than this are sent.
+    since: u64,
+    /// Synthetic ADDED events first (a watch without a resourceVersion, or from "0").
+    initial: Vec<Value>,
+    timeout: Duration,
+}
+
+impl WatchSpec {
+    fn matches(&self, key: &Key, obj: &Value) -> bool {
+        key.0 == self.rt.group
+            && key.1 == self.rt.kind
+            && self.namespace.as_ref().is_none_or(|ns| *ns == key.2)
+            && selector::labels_match(&self.labels, obj)
+            && selector::fields_match(&self.fields, obj)
+    }
+
+    fn event(&self, st: &State, kind: &str, obj: &Value) -> Value {
+        let obj = present(obj, &self.rt);
+        let object = if self.table {
+            table(st, std::slice::from_ref(&obj))
+        } else {
+            obj
+        };
+        json!({"type": kind, "object": object})
+    }
+}
+
+/// Longest watch the emulator keeps open (kubectl asks for minutes).
+const MAX_WATCH: Duration = Duration::from_secs(60);
+
+fn start_watch(st: &State, req: &Request, t: &Target) -> Reply {
+    let labels = match selector::parse_labels(req.query_param("labelSelector").unwrap_or("")) {
+        Ok(l) => l,
+        Err(e) => return Reply::Full(bad_request(&e)),
+    };
+    let fields = match selector::parse_fields(req.query_param("fieldSelector").unwrap_or("")) {
+        Ok(f) => f,
+        Err(e) => return Reply::Full(bad_request(&e)),
+    };
+    let timeout = req
+        .query_param("timeoutSeconds")
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(MAX_WATCH)
+        .min(MAX_WATCH);
+    let mut spec = WatchSpec {
+        rt: t.rt.clone(),
+        namespace: if t.rt.namespaced {
+            t.namespace.clone()
+        } else {
+            None
+        },
+        labels,
+        fields,
+        table: wants_table(req),
+        since: st.rv,
+        initial: Vec::new(),
+        timeout,
+    };
+    match req.query_param("resourceVersion").unwrap_or("") {
+        "" | "0" => {
+            spec.initial = st
+                .objects
+                .iter()
+                .filter(|(k, o)| spec.matches(k, o))
+                .map(|(_, o)| o.clone())
+                .collect();
+        }
+        rv => match rv.parse::<u64>() {
+            Ok(rv) => spec.since = rv,
+            Err(_) => {
+                return Reply::Full(bad_request(&format!(
+                    "invalid resourceVersion {rv:?} (the emulator's are integers)"
+                )))
+            }
+        },
+    }
+    Reply::Watch(Box::new(spec))
+}
+
+/// Streams watch events (chunked JSON, one event per chunk) until the timeout or shutdown.
+fn serve_watch(shared: &Shared, spec: WatchSpec, w: &mut TcpStream) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache, private\r\n\r\n";
+    if w.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let send = |w: &mut TcpStream, ev: &Value| -> bool {
+        let mut line = serde_json::to_vec(ev).unwrap_or_default();
+        line.push(b'\n');
+        let mut chunk = format!("{:x}\r\n", line.len()).into_bytes();
+        chunk.extend_from_slice(&line);
+        chunk.extend_from_slice(b"\r\n");
+        w.write_all(&chunk).and_then(|_| w.flush()).is_ok()
+    };
+    let deadline = Instant::now() + spec.timeout;
+    let mut last = spec.since;
+    let initial: Vec<Value> = {
+        let st = lock(shared);
+        spec.initial
+            .iter()
+            .map(|o| spec.event(&st, "ADDED", o))
+            .collect()
+    };
+    for ev in &initial {
+        if !send(w, ev) {
+            return;
+        }
+    }
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) || Instant::now() >= deadline {
+            break;
+        }
+        let batch: Vec<Value> = {
+            let mut st = lock(shared);
+            if !st.events.iter().any(|e| e.seq > last) {
+                st = shared
+                    .changed
+                    .wait_timeout(st, POLL)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0);
+            }
+            let mut out = Vec::new();
+            for e in st.events.iter().filter(|e| e.seq > last) {
+                if spec.matches(&e.key, &e.object) {
+                    out.push(spec.event(&st, e.kind, &e.object));
+                }
+            }
+            last = st.rv.max(last);
+            out
+        };
+        for ev in &batch {
+            if !send(w, ev) {
+                return;
+            }
+        }
+    }
+    let _ = w.write_all(b"0\r\n\r\n");
+    let _ = w.flush();
+}
+
+fn handle(shared: &Shared, req: &Request) -> Reply {
     let record = RequestRecord {
         method: req.method.clone(),
         path: req.path.clone(),
@@ -1087,9 +1296,14 @@ fn handle(shared: &Shared, req: &Request) -> Response {
         if st.fail_rules[i].remaining == 0 {
             st.fail_rules.remove(i);
         }
-        return injected_failure(&st, req, code);
+        return Reply::Full(injected_failure(&st, req, code));
     }
-    route(&mut st, shared.addr, req)
+    if matches!(req.method.as_str(), "GET" | "HEAD") && is_watch(req) {
+        if let Some(t) = resolve(&st, &req.path).filter(|t| t.name.is_none()) {
+            return start_watch(&st, req, &t);
+        }
+    }
+    Reply::Full(route(&mut st, shared.addr, req))
 }
 
 /// Resolved resource URL.
@@ -1485,14 +1699,6 @@ fn list(st: &State, req: &Request, t: &Target) -> Response {
         .filter(|o| selector::labels_match(&labels, o) && selector::fields_match(&fields, o))
         .map(|o| present(o, &t.rt))
         .collect();
-    if is_watch(req) {
-        // No watch support: an empty event stream that ends at once.
-        return Response {
-            code: 200,
-            content_type: "application/json",
-            body: Vec::new(),
-        };
-    }
     if wants_table(req) {
         return Response::json(200, &table(st, &items));
     }
@@ -1692,7 +1898,7 @@ fn create(st: &mut State, req: &Request, t: &Target) -> Response {
     );
     st.fill_server_fields(&mut body, None, &t.rt);
     if !is_dry_run(req) {
-        st.objects.insert(key, body.clone());
+        st.put(key, body.clone());
     }
     Response::json(201, &body)
 }
@@ -1777,7 +1983,7 @@ fn apply(st: &mut State, req: &Request, t: &Target) -> Response {
     };
     if !is_dry_run(req) {
         st.applied.insert((key.clone(), manager), applied);
-        st.objects.insert(key, obj.clone());
+        st.put(key, obj.clone());
     }
     Response::json(code, &obj)
 }
@@ -1818,7 +2024,7 @@ fn merge_patch_object(st: &mut State, req: &Request, t: &Target) -> Response {
     );
     st.fill_server_fields(&mut obj, Some(&old), &t.rt);
     if !is_dry_run(req) {
-        st.objects.insert(key, obj.clone());
+        st.put(key, obj.clone());
     }
     Response::json(200, &obj)
 }
@@ -1846,7 +2052,7 @@ fn update(st: &mut State, req: &Request, t: &Target) -> Response {
     }
     st.fill_server_fields(&mut body, Some(&old), &t.rt);
     if !is_dry_run(req) {
-        st.objects.insert(key, body.clone());
+        st.put(key, body.clone());
     }
     Response::json(200, &body)
 }
@@ -1858,13 +2064,19 @@ fn delete(st: &mut State, req: &Request, t: &Target) -> Response {
         return not_found(&t.rt, &name);
     };
     if !is_dry_run(req) {
-        st.objects.remove(&key);
-        st.applied.retain(|(k, _), _| *k != key);
+        st.take(&key);
         if t.rt.group.is_empty() && t.rt.kind == "Namespace" {
             // Namespace deletion removes everything in it at once (no Terminating phase).
-            st.objects.retain(|(_, _, ns, _), _| *ns != name);
+            let inside: Vec<Key> = st
+                .objects
+                .keys()
+                .filter(|(_, _, ns, _)| *ns == name)
+                .cloned()
+                .collect();
+            for k in inside {
+                st.take(&k);
+            }
         }
-        st.next_rv();
     }
     let mut d = details(&t.rt, &name);
     d["uid"] = old.pointer("/metadata/uid").cloned().unwrap_or(Value::Null);
