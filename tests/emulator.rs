@@ -689,3 +689,27 @@ fn kubectl_wait_sees_status_set_by_the_test() {
         == "/apis/kappctrl.k14s.io/v1alpha1/namespaces/argo/apps"
         && r.query.contains("watch=true")));
 }
+
+#[test]
+fn strategic_merge_semantics() {
+    use support::emulator::strategic_merge;
+    let mut live = json!({"spec": {"containers": [
+        {"name": "a", "image": "x:1", "ports": [{"containerPort": 80}]},
+        {"name": "b", "image": "y:1"},
+    ], "args": ["1", "2"]}});
+    strategic_merge(
+        &mut live,
+        &json!({"spec": {
+            "$setElementOrder/containers": [{"name": "b"}, {"name": "a"}],
+            "containers": [{"name": "a", "image": "x:2"}, {"name": "c", "image": "z", "$patch": "delete"}],
+            "$deleteFromPrimitiveList/args": ["1"],
+        }}),
+    );
+    assert_eq!(
+        live,
+        json!({"spec": {"containers": [
+            {"name": "b", "image": "y:1"},
+            {"name": "a", "image": "x:2", "ports": [{"containerPort": 80}]},
+        ], "args": ["2"]}})
+    );
+}

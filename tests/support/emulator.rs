@@ -894,6 +894,118 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
+/// Strategic merge patch without schemas: like a JSON merge patch, except that lists of objects
+/// that all carry `name` (containers, env, volumes, …) merge element-wise by `name`, and the
+/// directives kubectl sends are honoured (`$patch: replace|delete`, `$retainKeys`,
+/// `$deleteFromPrimitiveList/<f>`, `$setElementOrder/<f>`) and never stored. Other lists are
+/// replaced (wrong for lists merged by another key, e.g. `ports` by `containerPort`).
+pub fn strategic_merge(target: &mut Value, patch: &Value) {
+    let Some(p) = patch.as_object() else {
+        *target = strip_directives(patch);
+        return;
+    };
+    match p.get("$patch").and_then(Value::as_str) {
+        Some("replace") => {
+            *target = strip_directives(patch);
+            return;
+        }
+        Some("delete") => {
+            *target = Value::Null;
+            return;
+        }
+        _ => {}
+    }
+    if !target.is_object() {
+        *target = json!({});
+    }
+    let t = target.as_object_mut().expect("object");
+    if let Some(keep) = p.get("$retainKeys").and_then(Value::as_array) {
+        let keep: Vec<&str> = keep.iter().filter_map(Value::as_str).collect();
+        t.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    for (k, pv) in p {
+        if let Some(field) = k.strip_prefix("$deleteFromPrimitiveList/") {
+            if let (Some(Value::Array(items)), Some(drop)) = (t.get_mut(field), pv.as_array()) {
+                items.retain(|i| !drop.contains(i));
+            }
+            continue;
+        }
+        if k.starts_with('$') {
+            continue;
+        }
+        match pv {
+            Value::Null => {
+                t.remove(k);
+            }
+            Value::Array(items) if is_named_list(items) => {
+                let merged = match t.get(k).and_then(Value::as_array) {
+                    Some(live) if is_named_list(live) => merge_named(live, items),
+                    _ => items
+                        .iter()
+                        .filter(|i| i["$patch"] != "delete")
+                        .map(strip_directives)
+                        .collect(),
+                };
+                t.insert(k.clone(), Value::Array(merged));
+            }
+            Value::Object(_) => {
+                let tv = t.entry(k.clone()).or_insert(Value::Null);
+                strategic_merge(tv, pv);
+            }
+            _ => {
+                t.insert(k.clone(), strip_directives(pv));
+            }
+        }
+    }
+    for (k, order) in p {
+        let (Some(field), Some(order)) = (k.strip_prefix("$setElementOrder/"), order.as_array())
+        else {
+            continue;
+        };
+        if let Some(Value::Array(items)) = t.get_mut(field) {
+            let pos = |i: &Value| {
+                order
+                    .iter()
+                    .position(|o| *o == *i || o["name"] == i["name"])
+            };
+            items.sort_by_key(|i| pos(i).unwrap_or(usize::MAX));
+        }
+    }
+}
+
+fn is_named_list(items: &[Value]) -> bool {
+    !items.is_empty() && items.iter().all(|i| i["name"].is_string())
+}
+
+fn merge_named(live: &[Value], patch: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = live.to_vec();
+    for pi in patch {
+        let pos = out.iter().position(|o| o["name"] == pi["name"]);
+        match (pos, pi["$patch"].as_str()) {
+            (Some(i), Some("delete")) => {
+                out.remove(i);
+            }
+            (None, Some("delete")) => {}
+            (Some(i), _) => strategic_merge(&mut out[i], pi),
+            (None, _) => out.push(strip_directives(pi)),
+        }
+    }
+    out
+}
+
+fn strip_directives(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !k.starts_with('$'))
+                .map(|(k, v)| (k.clone(), strip_directives(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(strip_directives).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A FieldsV1-like set of the map keys in `v` (lists are leaves).
 fn fields_v1(v: &Value) -> Value {
     match v.as_object() {
@@ -2002,7 +2114,14 @@ fn merge_patch_object(st: &mut State, req: &Request, t: &Target) -> Response {
         return conflict(t, &name);
     }
     let mut obj = old.clone();
-    merge_patch(&mut obj, &body);
+    if req
+        .header("content-type")
+        .is_some_and(|c| c.starts_with("application/strategic-merge-patch"))
+    {
+        strategic_merge(&mut obj, &body);
+    } else {
+        merge_patch(&mut obj, &body);
+    }
     let mut check = obj.clone();
     if let Err(r) = check_body(&mut check, t, &name) {
         return r;
@@ -2020,7 +2139,7 @@ fn merge_patch_object(st: &mut State, req: &Request, t: &Target) -> Response {
         &manager,
         "Update",
         &t.rt.group_version(),
-        &applied_config(&body),
+        &applied_config(&strip_directives(&body)),
     );
     st.fill_server_fields(&mut obj, Some(&old), &t.rt);
     if !is_dry_run(req) {

@@ -1,10 +1,11 @@
 //! Test support: a **test double** of the Kubernetes API server, for driving the real
 //! `/usr/bin/kubectl` (client v1.32) in integration tests on a machine without a cluster.
 //!
-//! It is not a Kubernetes implementation: no admission, no schemas, no controllers, no watch, no
-//! garbage collection, no authentication. It serves just what kubectl needs for `get`, `apply
-//! --server-side`, `create`, `replace`, `patch` and `delete`, over plain HTTP/1.1 on
-//! `127.0.0.1:<random port>`, one thread per connection, and stops when dropped.
+//! It is not a Kubernetes implementation: no admission, no schemas, no controllers, no garbage
+//! collection, no authentication. It serves just what kubectl needs for `get` (also `-w`),
+//! `apply --server-side`, `apply`, `diff`, `create`, `replace`, `patch`, `label`, `delete` and
+//! `wait`, over plain HTTP/1.1 on `127.0.0.1:<random port>`, one thread per connection, and stops
+//! when dropped (open connections and watches end within ~100 ms).
 //!
 //! ```ignore
 //! mod support;
@@ -25,14 +26,21 @@
 //! - Reads: GET one object, LIST per namespace or across namespaces with `labelSelector`
 //!   (`k=v`, `k==v`, `k!=v`, `k`, `!k`, `in`, `notin`) and `fieldSelector` (`metadata.name`,
 //!   `metadata.namespace`); `Accept: …as=Table` gets a Name/Created At table for human output.
-//!   `?watch=true` gets an empty stream that ends at once.
+//! - Watch: `?watch=true` on a collection streams `ADDED`/`MODIFIED`/`DELETED` events (chunked
+//!   JSON) for every change made through the API or the test hooks, from the given
+//!   `resourceVersion` (or the current objects as `ADDED` first when it is empty or `0`), until
+//!   `timeoutSeconds` (at most 60 s). Enough for `kubectl wait --for=condition=…|delete` and
+//!   `kubectl get -w`. No bookmarks, no 410 Gone (all events are kept).
 //! - Namespaces: `GET /api/v1/namespaces/<ns>` answers for stored Namespaces, the system
 //!   namespaces, the context namespace and any namespace holding an object (synthesized, not stored).
 //! - Writes: POST create (409 AlreadyExists), PUT replace, DELETE (200 `Status` Success; 404 if
 //!   absent; deleting a Namespace removes its objects), PATCH with
 //!   `application/apply-patch+yaml` (server-side apply, body JSON or YAML, created if absent),
-//!   `application/merge-patch+json` and `application/strategic-merge-patch+json` (both applied
-//!   as an RFC 7386 JSON merge patch). `dryRun=All` is honoured.
+//!   `application/merge-patch+json` (RFC 7386) and `application/strategic-merge-patch+json`
+//!   (a JSON merge patch where lists of objects that all carry `name` merge by `name` and the
+//!   `$patch`/`$retainKeys`/`$setElementOrder`/`$deleteFromPrimitiveList` directives are honoured;
+//!   see [`emulator::strategic_merge`]). `application/json-patch+json` is refused (415).
+//!   `dryRun=All` is honoured.
 //! - Server-side apply approximation: maps merge recursively, lists and scalars are replaced,
 //!   `null` removes; map keys the same field manager applied last time and no longer applies are
 //!   removed. No ownership conflicts between managers (`force` is ignored). `managedFields` gets
@@ -55,8 +63,9 @@
 //! schemas), so **tests run `kubectl apply` with default validation — no `--validate=false`**;
 //! kubectl then sends `fieldValidation=Strict`, which the emulator accepts without checking
 //! fields. `/openapi/v2` is not served (404): kubectl only needs it for client-side validation,
-//! which it skips once the v3 check passes. Client-side (non `--server-side`) apply and
-//! `kubectl explain` need real schemas and are not supported.
+//! which it skips once the v3 check passes. Client-side `kubectl apply` (and `kubectl diff`) also
+//! work: kubectl asks for `/openapi/v2`, gets 404 and falls back to a schema-less strategic merge
+//! patch, which the emulator approximates. `kubectl explain` needs real schemas: not supported.
 //!
 //! Test hooks: [`Emulator::set`], [`Emulator::get`], [`Emulator::remove`],
 //! [`Emulator::objects`], [`Emulator::fail_next`] / [`Emulator::fail_when`] (403 gives the real
