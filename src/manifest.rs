@@ -206,19 +206,10 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("storage.k8s.io", "CSINode"),
     ("storage.k8s.io", "VolumeAttachment"),
     ("scheduling.k8s.io", "PriorityClass"),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-    ),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingAdmissionPolicyBinding",
-    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
     ("networking.k8s.io", "IngressClass"),
     ("node.k8s.io", "RuntimeClass"),
     ("policy", "PodSecurityPolicy"),
@@ -257,10 +248,7 @@ impl Scopes {
                 continue;
             }
             let Some(spec) = o.get("spec") else { continue };
-            let group = spec
-                .get("group")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let group = spec.get("group").and_then(Value::as_str).unwrap_or_default();
             let kind = spec
                 .get("names")
                 .and_then(|n| n.get("kind"))
@@ -422,14 +410,8 @@ mod tests {
         let set = build_set(
             "s",
             vec![
-                doc(
-                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {}\n",
-                    1,
-                ),
-                doc(
-                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n",
-                    7,
-                ),
+                doc("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {}\n", 1),
+                doc("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n", 7),
             ],
             &opts,
         )
@@ -440,10 +422,7 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: team-a\ndata: {}\n"
         );
         assert_eq!(set.resources[1].id.namespace, None);
-        assert_eq!(
-            set.resources[0].id.to_string(),
-            "ConfigMap/c namespace: team-a"
-        );
+        assert_eq!(set.resources[0].id.to_string(), "ConfigMap/c namespace: team-a");
     }
 
     #[test]
@@ -451,10 +430,7 @@ mod tests {
         let d = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n";
         let e = build_set("s", vec![doc(d, 1), doc(d, 9)], &BuildOptions::default()).unwrap_err();
         let m = e.to_string();
-        assert!(
-            m.starts_with("templates/t.yaml:9: duplicate resource Deployment/x (apps)"),
-            "{m}"
-        );
+        assert!(m.starts_with("templates/t.yaml:9: duplicate resource Deployment/x (apps)"), "{m}");
         assert!(m.contains("templates/t.yaml:1"), "{m}");
     }
 
@@ -476,8 +452,6 @@ mod tests {
         let set = build_set("s", vec![doc(list, 1)], &BuildOptions::default()).unwrap();
         assert_eq!(set.resources.len(), 1);
         let e = build_set("s", vec![doc("just text", 3)], &BuildOptions::default()).unwrap_err();
-        assert!(e
-            .to_string()
-            .starts_with("templates/t.yaml:3: document is a string"));
+        assert!(e.to_string().starts_with("templates/t.yaml:3: document is a string"));
     }
 }
