@@ -1567,6 +1567,10 @@ fn route(st: &mut State, addr: SocketAddr, req: &Request) -> Response {
     let Some(t) = resolve(st, path) else {
         return generic_not_found();
     };
+    // `status` is served as the whole object; no other subresource exists here.
+    if t.subresource.as_deref().is_some_and(|s| s != "status") {
+        return generic_not_found();
+    }
     match (req.method.as_str(), t.name.is_some()) {
         ("GET" | "HEAD", false) => list(st, req, &t),
         ("GET" | "HEAD", true) => get_one(st, req, &t),
