@@ -1018,6 +1018,23 @@ fn fields_v1(v: &Value) -> Value {
     }
 }
 
+/// Drops the fields a server sets on create (a body copied from `kubectl get` carries them).
+fn strip_server_fields(obj: &mut Value) {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "resourceVersion",
+            "managedFields",
+            "selfLink",
+            "deletionTimestamp",
+        ] {
+            m.remove(k);
+        }
+    }
+}
+
 /// What a manager applied, without the fields the server owns.
 fn applied_config(body: &Value) -> Value {
     let mut v = body.clone();
@@ -2005,6 +2022,7 @@ fn create(st: &mut State, req: &Request, t: &Target) -> Response {
         .unwrap_or("unknown")
         .to_string();
     let applied = applied_config(&body);
+    strip_server_fields(&mut body);
     set_managed_fields(
         &mut body,
         &manager,
@@ -2065,6 +2083,7 @@ fn apply(st: &mut State, req: &Request, t: &Target) -> Response {
                 return conflict(t, &name);
             }
             let mut obj = body.clone();
+            strip_server_fields(&mut obj);
             set_managed_fields(&mut obj, &manager, "Apply", &gv, &applied);
             st.fill_server_fields(&mut obj, None, &t.rt);
             (obj, 201)
