@@ -71,6 +71,27 @@
 //! [`Emulator::objects`], [`Emulator::fail_next`] / [`Emulator::fail_when`] (403 gives the real
 //! server's Forbidden message), [`Emulator::request_log`].
 //!
+//! Counting requests: `/usr/bin/kubectl` is gcloud's dispatcher, which sends its own
+//! `GET /version` before exec'ing kubectl 1.32; discovery is fetched once per emulator (cached).
+//! [`Emulator::resource_requests`] leaves out `/version`, discovery and OpenAPI requests.
+//! Fixture objects of namespaced kinds without `metadata.namespace` go to the context namespace
+//! ([`EmulatorBuilder::namespace`], default `default`). [`Emulator::fail_next`] counts only
+//! resource requests.
+//!
+//! What kubectl 1.32 prints (stderr, exit 1), as observed against this emulator:
+//! - 404: `Error from server (NotFound): configmaps "nope" not found`
+//!   (`workflows.argoproj.io "nope" not found` for a group)
+//! - 403 (`fail_next(1, 403)`): `Error from server (Forbidden): configmaps "a" is forbidden: User
+//!   "system:anonymous" cannot get resource "configmaps" in API group "" in the namespace "ns"`
+//! - 503: `Error from server (ServiceUnavailable): the server is currently unable to handle the request`
+//! - 409 on `apply --server-side`: `error: Operation cannot be fulfilled on workflows.argoproj.io
+//!   "wf": the object has been modified; please apply your changes to the latest version and try
+//!   again` followed by kubectl's "Please review the fields above--they currently have other
+//!   managers…--force-conflicts…" help (kubectl prints that for any 409 from an apply).
+//! - 409 on create: `Error from server (AlreadyExists): error when creating "STDIN": configmaps "c" already exists`
+//! - emulator dropped: `The connection to the server 127.0.0.1:PORT was refused - did you specify
+//!   the right host or port?`
+//!
 //! kubectl caches discovery on disk for hours, keyed by host:port; the helpers point kubectl's
 //! `--cache-dir` (and `KUBECACHEDIR` in [`Emulator::env`]) at the emulator's own temp folder.
 
