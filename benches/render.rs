@@ -37,7 +37,9 @@ fn bench(c: &mut Criterion) {
     let file = tmp.join("sessions.yaml");
     let mut text = String::new();
     for i in 0..1000 {
-        text.push_str(&format!("- session_name: user{i:04}\n  ingress_domain: ml.example.com\n"));
+        text.push_str(&format!(
+            "- session_name: user{i:04}\n  ingress_domain: ml.example.com\n"
+        ));
     }
     std::fs::write(&file, text).expect("write");
     let many = Pipeline::load(&RenderRequest {
@@ -51,7 +53,9 @@ fn bench(c: &mut Criterion) {
     .expect("load");
     let mut group = c.benchmark_group("many");
     group.sample_size(10);
-    group.bench_function("render example, 1000 sessions", |b| b.iter(|| render_all(&many)));
+    group.bench_function("render example, 1000 sessions", |b| {
+        b.iter(|| render_all(&many))
+    });
     group.finish();
 }
 

@@ -266,7 +266,10 @@ impl Renderer {
 
     /// Renders `name` with a context made by [`Renderer::context`].
     pub fn render_with(&self, name: &str, ctx: &minijinja::Value) -> Result<String> {
-        let tmpl = self.env.get_template(name).map_err(|e| self.describe(&e, name))?;
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.describe(&e, name))?;
         tmpl.render(ctx).map_err(|e| self.describe(&e, name))
     }
 
