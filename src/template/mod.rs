@@ -161,16 +161,7 @@ impl Renderer {
             }
             Ok(Some(processed))
         });
-        let r = Renderer {
-            env,
-            outputs,
-            sources,
-        };
-        // Compile every output now so syntax errors surface before any session renders.
-        for name in &r.outputs {
-            r.env.get_template(name).map_err(|e| r.describe(&e, name))?;
-        }
-        Ok(r)
+        Renderer::compiled(env, outputs, sources)
     }
 
     /// Builds a renderer over explicit files instead of a pipeline folder (`kpipe template`,
@@ -209,6 +200,15 @@ impl Renderer {
             }
             Ok(Some(preprocess(&text)))
         });
+        Renderer::compiled(env, outputs, sources)
+    }
+
+    /// Compiles every output now, so syntax errors surface before any session renders.
+    fn compiled(
+        env: Environment<'static>,
+        outputs: Vec<String>,
+        sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>>,
+    ) -> Result<Renderer> {
         let r = Renderer {
             env,
             outputs,
