@@ -238,7 +238,7 @@ fn failed_session_among_many_writes_nothing() {
         name: "one bad session",
         files: &[],
         args: &[],
-        expect: "pipe/templates/cm.yaml:6: undefined value",
+        expect: "pipe/templates/cm.yaml:6: session.must is undefined: session has no key must (session s2)",
     };
     run_case(&case, &dir, &out).unwrap();
 }
