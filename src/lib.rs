@@ -5,4 +5,5 @@
 
 pub mod exit;
 pub mod manifest;
+pub mod validate;
 pub mod yaml;
