@@ -4,7 +4,14 @@
 use super::{path_in, seq_of, str_of, Seg, Sink};
 use serde_yaml::Value;
 
-const FETCH_KINDS: &[&str] = &["git", "http", "image", "imgpkgBundle", "helmChart", "inline"];
+const FETCH_KINDS: &[&str] = &[
+    "git",
+    "http",
+    "image",
+    "imgpkgBundle",
+    "helmChart",
+    "inline",
+];
 const TEMPLATE_KINDS: &[&str] = &["ytt", "kbld", "helmTemplate", "sops", "cue"];
 const UNIMPLEMENTED_TEMPLATES: &[&str] = &["kustomize", "jsonnet"];
 const VALUES_SOURCES: &[&str] = &["secretRef", "configMapRef", "path", "downwardAPI"];
@@ -58,7 +65,11 @@ const DEPLOY_FLAGS: &[&str] = &[
 const INSPECT_FLAGS: &[&str] = &["--raw", "--status", "--tree"];
 
 fn kinds<'v>(entry: &'v Value, known: &[&'static str]) -> Vec<&'static str> {
-    known.iter().copied().filter(|k| entry.get(*k).is_some()).collect()
+    known
+        .iter()
+        .copied()
+        .filter(|k| entry.get(*k).is_some())
+        .collect()
 }
 
 fn keys_of(entry: &Value) -> String {
@@ -82,7 +93,9 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
         sink.error("app-missing-field", at(&[]), "App spec is not a map");
         return;
     }
-    let sa = spec.get("serviceAccountName").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+    let sa = spec
+        .get("serviceAccountName")
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
     if !sa && spec.get("cluster").is_none_or(Value::is_null) && base.len() == 1 {
         sink.error("app-missing-field", at(&[]), "App needs spec.serviceAccountName or spec.cluster (kapp-controller: Expected service account or cluster specified)");
     }
@@ -96,7 +109,11 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
     for (i, f) in fetches.iter().enumerate() {
         let fat = |more: &[Seg<'_>]| at(&[&["fetch".into(), i.into()], more].concat());
         if f.is_null() {
-            sink.error("app-null-entry", fat(&[]), "fetch entry is null (a `- #@ …` line read without ytt?)");
+            sink.error(
+                "app-null-entry",
+                fat(&[]),
+                "fetch entry is null (a `- #@ …` line read without ytt?)",
+            );
             folders.push(i.to_string());
             continue;
         }
@@ -106,9 +123,29 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
         }
         let ks = kinds(f, FETCH_KINDS);
         match ks.as_slice() {
-            [] => sink.error("app-kind", fat(&[]), format!("fetch entry has no known kind (one of {}; found: {})", FETCH_KINDS.join(", "), keys_of(f))),
-            [k] => check_fetch(k, f.get(*k).unwrap_or(&Value::Null), &fat(&[Seg::K(k)]), sink),
-            _ => sink.error("app-kind", fat(&[]), format!("fetch entry has several kinds ({}); use one per entry", ks.join(", "))),
+            [] => sink.error(
+                "app-kind",
+                fat(&[]),
+                format!(
+                    "fetch entry has no known kind (one of {}; found: {})",
+                    FETCH_KINDS.join(", "),
+                    keys_of(f)
+                ),
+            ),
+            [k] => check_fetch(
+                k,
+                f.get(*k).unwrap_or(&Value::Null),
+                &fat(&[Seg::K(k)]),
+                sink,
+            ),
+            _ => sink.error(
+                "app-kind",
+                fat(&[]),
+                format!(
+                    "fetch entry has several kinds ({}); use one per entry",
+                    ks.join(", ")
+                ),
+            ),
         }
     }
     let single_root = fetches.len() == 1 && fetches[0].get("path").is_none();
@@ -117,11 +154,18 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
     if templates.is_empty() {
         sink.error("app-missing-field", at(&[]), "App needs at least one spec.template entry (kapp-controller: Expected at least one template option)");
     }
-    let ctx = PathCtx { folders: &folders, single_root };
+    let ctx = PathCtx {
+        folders: &folders,
+        single_root,
+    };
     for (i, t) in templates.iter().enumerate() {
         let tat = |more: &[Seg<'_>]| at(&[&["template".into(), i.into()], more].concat());
         if t.is_null() {
-            sink.error("app-null-entry", tat(&[]), "template entry is null (a `- #@ …` line read without ytt?)");
+            sink.error(
+                "app-null-entry",
+                tat(&[]),
+                "template entry is null (a `- #@ …` line read without ytt?)",
+            );
             continue;
         }
         let ks = kinds(t, TEMPLATE_KINDS);
@@ -130,27 +174,60 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
                 let body = t.get(*k).unwrap_or(&Value::Null);
                 let bat = |more: &[Seg<'_>]| tat(&[&[Seg::K(k)], more].concat());
                 for list in ["paths", "fileMarks"] {
-                    check_list(body.get(list), &bat(&[Seg::K(list)]), list == "paths", &ctx, sink);
+                    check_list(
+                        body.get(list),
+                        &bat(&[Seg::K(list)]),
+                        list == "paths",
+                        &ctx,
+                        sink,
+                    );
                 }
                 if let Some(Value::String(p)) = body.get("path") {
                     ctx.check(p, bat(&["path".into()]), sink);
                 }
-                check_values_from(body.get("valuesFrom"), &bat(&["valuesFrom".into()]), &ctx, sink);
+                check_values_from(
+                    body.get("valuesFrom"),
+                    &bat(&["valuesFrom".into()]),
+                    &ctx,
+                    sink,
+                );
             }
             [] => {
-                if let Some(u) = UNIMPLEMENTED_TEMPLATES.iter().find(|u| t.get(**u).is_some()) {
+                if let Some(u) = UNIMPLEMENTED_TEMPLATES
+                    .iter()
+                    .find(|u| t.get(**u).is_some())
+                {
                     sink.error("app-kind", tat(&[]), format!("template step {u} is declared in the API but not implemented by kapp-controller (Unsupported way to template)"));
                 } else {
-                    sink.error("app-kind", tat(&[]), format!("template entry has no known kind (one of {}; found: {})", TEMPLATE_KINDS.join(", "), keys_of(t)));
+                    sink.error(
+                        "app-kind",
+                        tat(&[]),
+                        format!(
+                            "template entry has no known kind (one of {}; found: {})",
+                            TEMPLATE_KINDS.join(", "),
+                            keys_of(t)
+                        ),
+                    );
                 }
             }
-            _ => sink.error("app-kind", tat(&[]), format!("template entry has several kinds ({}); use one step per entry", ks.join(", "))),
+            _ => sink.error(
+                "app-kind",
+                tat(&[]),
+                format!(
+                    "template entry has several kinds ({}); use one step per entry",
+                    ks.join(", ")
+                ),
+            ),
         }
     }
     // Deploy.
     let deploys = seq_of(spec.get("deploy"));
     if deploys.len() != 1 {
-        let at_ = if spec.get("deploy").is_some() { at(&["deploy".into()]) } else { at(&[]) };
+        let at_ = if spec.get("deploy").is_some() {
+            at(&["deploy".into()])
+        } else {
+            at(&[])
+        };
         sink.error("app-missing-field", at_, format!("App needs exactly one spec.deploy entry, found {} (kapp-controller: Expected exactly one deploy option)", deploys.len()));
     }
     for (i, d) in deploys.iter().enumerate() {
@@ -160,15 +237,37 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
             continue;
         }
         let Some(kapp) = d.get("kapp") else {
-            sink.error("app-kind", dat(&[]), format!("deploy entry has no known kind (only kapp; found: {})", keys_of(d)));
+            sink.error(
+                "app-kind",
+                dat(&[]),
+                format!(
+                    "deploy entry has no known kind (only kapp; found: {})",
+                    keys_of(d)
+                ),
+            );
             continue;
         };
-        check_raw(kapp.get("rawOptions"), &dat(&["kapp".into(), "rawOptions".into()]), &[SHARED_FLAGS, CHANGE_FLAGS, DEPLOY_FLAGS], sink);
+        check_raw(
+            kapp.get("rawOptions"),
+            &dat(&["kapp".into(), "rawOptions".into()]),
+            &[SHARED_FLAGS, CHANGE_FLAGS, DEPLOY_FLAGS],
+            sink,
+        );
         if let Some(del) = kapp.get("delete") {
-            check_raw(del.get("rawOptions"), &dat(&["kapp".into(), "delete".into(), "rawOptions".into()]), &[SHARED_FLAGS, CHANGE_FLAGS], sink);
+            check_raw(
+                del.get("rawOptions"),
+                &dat(&["kapp".into(), "delete".into(), "rawOptions".into()]),
+                &[SHARED_FLAGS, CHANGE_FLAGS],
+                sink,
+            );
         }
         if let Some(ins) = kapp.get("inspect") {
-            check_raw(ins.get("rawOptions"), &dat(&["kapp".into(), "inspect".into(), "rawOptions".into()]), &[SHARED_FLAGS, INSPECT_FLAGS], sink);
+            check_raw(
+                ins.get("rawOptions"),
+                &dat(&["kapp".into(), "inspect".into(), "rawOptions".into()]),
+                &[SHARED_FLAGS, INSPECT_FLAGS],
+                sink,
+            );
         }
     }
 }
@@ -187,7 +286,11 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
     };
     if let Some(req) = required {
         if str_of(body, req).is_none_or(str::is_empty) {
-            sink.error("app-missing-field", at.to_vec(), format!("{kind} fetch needs {req}"));
+            sink.error(
+                "app-missing-field",
+                at.to_vec(),
+                format!("{kind} fetch needs {req}"),
+            );
         }
     }
     match kind {
@@ -199,7 +302,11 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
             }
             let has_ref = str_of(body, "ref").is_some_and(|r| !r.trim().is_empty());
             if !has_ref && body.get("refSelection").is_none() {
-                sink.error("app-git-ref", at.to_vec(), "git fetch needs ref (e.g. origin/main) or refSelection");
+                sink.error(
+                    "app-git-ref",
+                    at.to_vec(),
+                    "git fetch needs ref (e.g. origin/main) or refSelection",
+                );
             }
         }
         "http" => {
@@ -212,7 +319,15 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
         "helmChart" => {
             if let Some(url) = body.get("repository").and_then(|r| str_of(r, "url")) {
                 if !(is_http_url(url) || url.strip_prefix("oci://").is_some_and(|r| host_ok(r))) {
-                    sink.error("app-url", [sub("repository"), vec![crate::yaml::PathSeg::Key("url".into())]].concat(), format!("helm repository url {url:?} does not parse"));
+                    sink.error(
+                        "app-url",
+                        [
+                            sub("repository"),
+                            vec![crate::yaml::PathSeg::Key("url".into())],
+                        ]
+                        .concat(),
+                        format!("helm repository url {url:?} does not parse"),
+                    );
                 }
             }
         }
@@ -223,12 +338,18 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
 fn host_ok(rest: &str) -> bool {
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or(host);
-    !host.is_empty() && !rest.chars().any(char::is_whitespace) && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
+    !host.is_empty()
+        && !rest.chars().any(char::is_whitespace)
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'))
 }
 
 /// An http(s) URL with a host and no whitespace.
 pub fn is_http_url(s: &str) -> bool {
-    s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).is_some_and(host_ok)
+    s.strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .is_some_and(host_ok)
 }
 
 /// A URL git accepts: http(s), ssh, git, file, or scp-like `user@host:path`.
@@ -261,7 +382,11 @@ impl PathCtx<'_> {
         }
         let trimmed = p.trim_start_matches("./");
         if trimmed.starts_with('/') || escapes(trimmed) {
-            sink.error("app-fetch-path", at, format!("path {p:?} leaves the fetch directory"));
+            sink.error(
+                "app-fetch-path",
+                at,
+                format!("path {p:?} leaves the fetch directory"),
+            );
             return;
         }
         let first = trimmed.split('/').next().unwrap_or("");
@@ -271,7 +396,11 @@ impl PathCtx<'_> {
             }
             return;
         }
-        if !self.folders.iter().any(|f| trimmed == f || trimmed.starts_with(&format!("{f}/"))) {
+        if !self
+            .folders
+            .iter()
+            .any(|f| trimmed == f || trimmed.starts_with(&format!("{f}/")))
+        {
             sink.error(
                 "app-fetch-path",
                 at,
@@ -296,11 +425,24 @@ fn escapes(p: &str) -> bool {
     false
 }
 
-fn check_list(list: Option<&Value>, at: &[crate::yaml::PathSeg], is_paths: bool, ctx: &PathCtx<'_>, sink: &mut Sink<'_>) {
+fn check_list(
+    list: Option<&Value>,
+    at: &[crate::yaml::PathSeg],
+    is_paths: bool,
+    ctx: &PathCtx<'_>,
+    sink: &mut Sink<'_>,
+) {
     let Some(list) = list else { return };
     let Value::Sequence(items) = list else {
         if !list.is_null() {
-            sink.error("app-missing-field", at.to_vec(), format!("expected a list of strings, found a {}", crate::manifest::type_name(list)));
+            sink.error(
+                "app-missing-field",
+                at.to_vec(),
+                format!(
+                    "expected a list of strings, found a {}",
+                    crate::manifest::type_name(list)
+                ),
+            );
         }
         return;
     };
@@ -316,7 +458,12 @@ fn check_list(list: Option<&Value>, at: &[crate::yaml::PathSeg], is_paths: bool,
     }
 }
 
-fn check_values_from(list: Option<&Value>, at: &[crate::yaml::PathSeg], ctx: &PathCtx<'_>, sink: &mut Sink<'_>) {
+fn check_values_from(
+    list: Option<&Value>,
+    at: &[crate::yaml::PathSeg],
+    ctx: &PathCtx<'_>,
+    sink: &mut Sink<'_>,
+) {
     for (i, v) in seq_of(list).iter().enumerate() {
         let mut p = at.to_vec();
         p.push(crate::yaml::PathSeg::Index(i));
@@ -326,7 +473,15 @@ fn check_values_from(list: Option<&Value>, at: &[crate::yaml::PathSeg], ctx: &Pa
         }
         let ks = kinds(v, VALUES_SOURCES);
         if ks.len() != 1 {
-            sink.error("app-values-from", p, format!("valuesFrom entry needs exactly one of {} (found: {})", VALUES_SOURCES.join(", "), keys_of(v)));
+            sink.error(
+                "app-values-from",
+                p,
+                format!(
+                    "valuesFrom entry needs exactly one of {} (found: {})",
+                    VALUES_SOURCES.join(", "),
+                    keys_of(v)
+                ),
+            );
             continue;
         }
         let k = ks[0];
@@ -337,18 +492,37 @@ fn check_values_from(list: Option<&Value>, at: &[crate::yaml::PathSeg], ctx: &Pa
             "secretRef" | "configMapRef" => {
                 let ok = str_of(body, "name").is_some_and(|n| super::k8s::is_dns1123_subdomain(n));
                 if !ok {
-                    sink.error("app-values-from", kp, format!("valuesFrom {k} needs a valid name"));
+                    sink.error(
+                        "app-values-from",
+                        kp,
+                        format!("valuesFrom {k} needs a valid name"),
+                    );
                 }
             }
             "path" => match body.as_str() {
                 Some(s) if !s.is_empty() => ctx.check(s, kp, sink),
-                _ => sink.error("app-values-from", kp, "valuesFrom path must be a non-empty string"),
+                _ => sink.error(
+                    "app-values-from",
+                    kp,
+                    "valuesFrom path must be a non-empty string",
+                ),
             },
             _ => {
                 for (j, item) in seq_of(body.get("items")).iter().enumerate() {
-                    let n = ["fieldPath", "kubernetesVersion", "kappControllerVersion", "kubernetesAPIs"].iter().filter(|x| item.get(**x).is_some()).count();
+                    let n = [
+                        "fieldPath",
+                        "kubernetesVersion",
+                        "kappControllerVersion",
+                        "kubernetesAPIs",
+                    ]
+                    .iter()
+                    .filter(|x| item.get(**x).is_some())
+                    .count();
                     let name = str_of(item, "name").unwrap_or("");
-                    let bad_name = name.is_empty() || name.starts_with('.') || name.ends_with('.') || name.contains("..");
+                    let bad_name = name.is_empty()
+                        || name.starts_with('.')
+                        || name.ends_with('.')
+                        || name.contains("..");
                     if n != 1 || bad_name {
                         let mut ip = kp.clone();
                         ip.push(crate::yaml::PathSeg::Key("items".into()));
@@ -361,7 +535,12 @@ fn check_values_from(list: Option<&Value>, at: &[crate::yaml::PathSeg], ctx: &Pa
     }
 }
 
-fn check_raw(opts: Option<&Value>, at: &[crate::yaml::PathSeg], allowed: &[&[&str]], sink: &mut Sink<'_>) {
+fn check_raw(
+    opts: Option<&Value>,
+    at: &[crate::yaml::PathSeg],
+    allowed: &[&[&str]],
+    sink: &mut Sink<'_>,
+) {
     for (i, o) in seq_of(opts).iter().enumerate() {
         let Some(s) = o.as_str() else { continue };
         if !s.starts_with("--") {

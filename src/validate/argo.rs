@@ -44,7 +44,9 @@ pub fn is_template_name(s: &str) -> bool {
 
 /// Parameter and artifact names: `[-a-zA-Z0-9_]+`.
 pub fn is_param_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
 /// The simple (non-expression) `{{…}}` tags of a string, trimmed.
@@ -81,7 +83,11 @@ pub(crate) fn check<'a>(obj: &'a Value, kind: &str, index: &SetIndex<'a>, sink: 
     match kind {
         "CronWorkflow" => match spec.get("workflowSpec") {
             Some(ws) => check_spec(ws, &["spec", "workflowSpec"], true, index, sink),
-            None => sink.error("argo-entrypoint", path(&["spec".into()]), "CronWorkflow has no spec.workflowSpec"),
+            None => sink.error(
+                "argo-entrypoint",
+                path(&["spec".into()]),
+                "CronWorkflow has no spec.workflowSpec",
+            ),
         },
         "Workflow" => check_spec(spec, &["spec"], true, index, sink),
         _ => check_spec(spec, &["spec"], false, index, sink),
@@ -113,12 +119,21 @@ struct Spec<'a, 'i> {
     wft_ref: bool,
 }
 
-fn check_spec<'a>(spec: &'a Value, base: &'static [&'static str], is_workflow: bool, index: &SetIndex<'a>, sink: &mut Sink<'_>) {
+fn check_spec<'a>(
+    spec: &'a Value,
+    base: &'static [&'static str],
+    is_workflow: bool,
+    index: &SetIndex<'a>,
+    sink: &mut Sink<'_>,
+) {
     let at = |more: &[Seg<'_>]| super::path_in(base, more);
     let templates = seq_of(spec.get("templates"));
     let wft_ref = spec.get("workflowTemplateRef").is_some();
     let global_params = seq_of(spec.get("arguments").and_then(|a| a.get("parameters")));
-    let global_names: Vec<&str> = global_params.iter().filter_map(|p| str_of(p, "name")).collect();
+    let global_names: Vec<&str> = global_params
+        .iter()
+        .filter_map(|p| str_of(p, "name"))
+        .collect();
     let mut s = Spec {
         base,
         tmpls: Vec::with_capacity(templates.len()),
@@ -136,11 +151,19 @@ fn check_spec<'a>(spec: &'a Value, base: &'static [&'static str], is_workflow: b
                     sink.error("argo-name", at(&["templates".into(), ti.into(), "name".into()]), format!("template name {n:?} is invalid: must match [a-zA-Z0-9][-a-zA-Z0-9]* (at most 128)"));
                 }
                 if s.tmpls.iter().any(|x| x.name == n) {
-                    sink.error("argo-duplicate-name", at(&["templates".into(), ti.into(), "name".into()]), format!("template name {n:?} is not unique"));
+                    sink.error(
+                        "argo-duplicate-name",
+                        at(&["templates".into(), ti.into(), "name".into()]),
+                        format!("template name {n:?} is not unique"),
+                    );
                 }
                 s.tmpls.push(Tmpl { name: n, v: t });
             }
-            _ => sink.error("argo-name", at(&["templates".into(), ti.into()]), "template has no name"),
+            _ => sink.error(
+                "argo-name",
+                at(&["templates".into(), ti.into()]),
+                "template has no name",
+            ),
         }
     }
     // Entrypoint.
@@ -151,7 +174,10 @@ fn check_spec<'a>(spec: &'a Value, base: &'static [&'static str], is_workflow: b
                     None => sink.error(
                         "argo-entrypoint",
                         at(&["entrypoint".into()]),
-                        format!("entrypoint {ep:?} names no template (defined: {})", s.names()),
+                        format!(
+                            "entrypoint {ep:?} names no template (defined: {})",
+                            s.names()
+                        ),
                     ),
                     // WorkflowTemplates get their arguments at submit time.
                     Some(t) if is_workflow => {
@@ -171,13 +197,24 @@ fn check_spec<'a>(spec: &'a Value, base: &'static [&'static str], is_workflow: b
         }
         _ => {
             if is_workflow && !wft_ref {
-                sink.error("argo-entrypoint", at(&[]), "spec.entrypoint is required (or spec.workflowTemplateRef)");
+                sink.error(
+                    "argo-entrypoint",
+                    at(&[]),
+                    "spec.entrypoint is required (or spec.workflowTemplateRef)",
+                );
             }
         }
     }
     if let Some(Value::String(on_exit)) = spec.get("onExit") {
         if !wft_ref && !on_exit.is_empty() && s.local(on_exit).is_none() {
-            sink.error("argo-undefined-template", at(&["onExit".into()]), format!("onExit names template {on_exit:?}, which is not defined (defined: {})", s.names()));
+            sink.error(
+                "argo-undefined-template",
+                at(&["onExit".into()]),
+                format!(
+                    "onExit names template {on_exit:?}, which is not defined (defined: {})",
+                    s.names()
+                ),
+            );
         }
     }
     if let Some(Value::Mapping(hooks)) = spec.get("hooks") {
@@ -185,7 +222,11 @@ fn check_spec<'a>(spec: &'a Value, base: &'static [&'static str], is_workflow: b
             let key = k.as_str().unwrap_or("");
             if let Some(Value::String(t)) = h.get("template") {
                 if !wft_ref && s.local(t).is_none() {
-                    sink.error("argo-undefined-template", at(&["hooks".into(), key.into(), "template".into()]), format!("hook {key:?} names template {t:?}, which is not defined"));
+                    sink.error(
+                        "argo-undefined-template",
+                        at(&["hooks".into(), key.into(), "template".into()]),
+                        format!("hook {key:?} names template {t:?}, which is not defined"),
+                    );
                 }
             }
         }
@@ -197,24 +238,33 @@ fn check_spec<'a>(spec: &'a Value, base: &'static [&'static str], is_workflow: b
 
 /// Input parameters of a template: (name, required = no value, default or valueFrom).
 fn input_params(t: &Value) -> impl Iterator<Item = (&str, bool)> {
-    seq_of(t.get("inputs").and_then(|i| i.get("parameters"))).iter().filter_map(|p| {
-        let name = str_of(p, "name")?;
-        let has = |k: &str| p.get(k).is_some_and(|v| !v.is_null());
-        Some((name, !(has("value") || has("default") || has("valueFrom"))))
-    })
+    seq_of(t.get("inputs").and_then(|i| i.get("parameters")))
+        .iter()
+        .filter_map(|p| {
+            let name = str_of(p, "name")?;
+            let has = |k: &str| p.get(k).is_some_and(|v| !v.is_null());
+            Some((name, !(has("value") || has("default") || has("valueFrom"))))
+        })
 }
 
 fn input_artifacts(t: &Value) -> impl Iterator<Item = (&str, bool)> {
-    seq_of(t.get("inputs").and_then(|i| i.get("artifacts"))).iter().filter_map(|a| {
-        let name = str_of(a, "name")?;
-        let sourced = ARTIFACT_SOURCES.iter().any(|k| a.get(*k).is_some_and(|v| !v.is_null()))
-            || a.get("optional").and_then(Value::as_bool) == Some(true);
-        Some((name, !sourced))
-    })
+    seq_of(t.get("inputs").and_then(|i| i.get("artifacts")))
+        .iter()
+        .filter_map(|a| {
+            let name = str_of(a, "name")?;
+            let sourced = ARTIFACT_SOURCES
+                .iter()
+                .any(|k| a.get(*k).is_some_and(|v| !v.is_null()))
+                || a.get("optional").and_then(Value::as_bool) == Some(true);
+            Some((name, !sourced))
+        })
 }
 
 fn names_of<'v>(list: Option<&'v Value>) -> Vec<&'v str> {
-    seq_of(list).iter().filter_map(|p| str_of(p, "name")).collect()
+    seq_of(list)
+        .iter()
+        .filter_map(|p| str_of(p, "name"))
+        .collect()
 }
 
 fn outputs_of<'v>(t: &'v Value, kind: &str) -> Vec<&'v str> {
@@ -273,7 +323,11 @@ impl<'a> Spec<'a, '_> {
     fn target(&self, call: &'a Value, at: &[Seg<'_>], sink: &mut Sink<'_>) -> Target<'a> {
         if let Some(t) = call.get("template") {
             let Some(name) = t.as_str() else {
-                sink.error("argo-undefined-template", self.at(&[at, &["template".into()]].concat()), "template must be a string");
+                sink.error(
+                    "argo-undefined-template",
+                    self.at(&[at, &["template".into()]].concat()),
+                    "template must be a string",
+                );
                 return Target::Missing;
             };
             if self.wft_ref {
@@ -285,7 +339,10 @@ impl<'a> Spec<'a, '_> {
                     sink.error(
                         "argo-undefined-template",
                         self.at(&[at, &["template".into()]].concat()),
-                        format!("template {name:?} is not defined (defined: {})", self.names()),
+                        format!(
+                            "template {name:?} is not defined (defined: {})",
+                            self.names()
+                        ),
                     );
                     Target::Missing
                 }
@@ -293,16 +350,31 @@ impl<'a> Spec<'a, '_> {
         }
         if let Some(r) = call.get("templateRef") {
             let (Some(wt), Some(tn)) = (str_of(r, "name"), str_of(r, "template")) else {
-                sink.error("argo-undefined-template", self.at(&[at, &["templateRef".into()]].concat()), "templateRef needs name and template");
+                sink.error(
+                    "argo-undefined-template",
+                    self.at(&[at, &["templateRef".into()]].concat()),
+                    "templateRef needs name and template",
+                );
                 return Target::Missing;
             };
             let cluster = r.get("clusterScope").and_then(Value::as_bool) == Some(true);
-            let kind = if cluster { "ClusterWorkflowTemplate" } else { "WorkflowTemplate" };
-            let Some((_, _, spec)) = self.index.templates.iter().find(|(k, n, _)| *k == kind && *n == wt) else {
+            let kind = if cluster {
+                "ClusterWorkflowTemplate"
+            } else {
+                "WorkflowTemplate"
+            };
+            let Some((_, _, spec)) = self
+                .index
+                .templates
+                .iter()
+                .find(|(k, n, _)| *k == kind && *n == wt)
+            else {
                 // Lives in the cluster: nothing to check offline.
                 return Target::Unknown;
             };
-            let found = seq_of(spec.get("templates")).iter().find(|t| str_of(t, "name") == Some(tn));
+            let found = seq_of(spec.get("templates"))
+                .iter()
+                .find(|t| str_of(t, "name") == Some(tn));
             return match found {
                 Some(v) => Target::Known(v),
                 None => {
@@ -318,38 +390,66 @@ impl<'a> Spec<'a, '_> {
         if call.get("inline").is_some() {
             return Target::Unknown;
         }
-        sink.error("argo-undefined-template", self.at(at), "step/task has no template, templateRef or inline");
+        sink.error(
+            "argo-undefined-template",
+            self.at(at),
+            "step/task has no template, templateRef or inline",
+        );
         Target::Missing
     }
 
     /// Checks the arguments of a call against the called template's inputs.
-    fn check_call(&self, call: &'a Value, target: &Target<'a>, at: &[Seg<'_>], what: &str, sink: &mut Sink<'_>) {
+    fn check_call(
+        &self,
+        call: &'a Value,
+        target: &Target<'a>,
+        at: &[Seg<'_>],
+        what: &str,
+        sink: &mut Sink<'_>,
+    ) {
         let args = call.get("arguments");
         let arg_params = seq_of(args.and_then(|a| a.get("parameters")));
         let arg_artifacts = seq_of(args.and_then(|a| a.get("artifacts")));
         let args_at = |more: &[Seg<'_>]| self.at(&[at, &["arguments".into()], more].concat());
         for (i, p) in arg_params.iter().enumerate() {
             let Some(name) = str_of(p, "name") else {
-                sink.error("argo-name", args_at(&["parameters".into(), i.into()]), "argument parameter has no name");
+                sink.error(
+                    "argo-name",
+                    args_at(&["parameters".into(), i.into()]),
+                    "argument parameter has no name",
+                );
                 continue;
             };
             let has = |k: &str| p.get(k).is_some_and(|v| !v.is_null());
             if !has("value") && !has("valueFrom") {
-                let at = if p.get("value").is_some() { args_at(&["parameters".into(), i.into(), "value".into()]) } else { args_at(&["parameters".into(), i.into()]) };
-                sink.error("argo-argument-value", at, format!("{what}: argument parameter {name:?} has neither value nor valueFrom"));
+                let at = if p.get("value").is_some() {
+                    args_at(&["parameters".into(), i.into(), "value".into()])
+                } else {
+                    args_at(&["parameters".into(), i.into()])
+                };
+                sink.error(
+                    "argo-argument-value",
+                    at,
+                    format!("{what}: argument parameter {name:?} has neither value nor valueFrom"),
+                );
             }
             if let Target::Known(t) = target {
                 if !input_params(t).any(|(n, _)| n == name) {
                     sink.warn(
                         "argo-unknown-argument",
                         args_at(&["parameters".into(), i.into(), "name".into()]),
-                        format!("{what}: argument {name:?} names no input parameter of template {:?}", str_of(t, "name").unwrap_or("")),
+                        format!(
+                            "{what}: argument {name:?} names no input parameter of template {:?}",
+                            str_of(t, "name").unwrap_or("")
+                        ),
                     );
                 }
             }
         }
         for (i, a) in arg_artifacts.iter().enumerate() {
-            let Some(name) = str_of(a, "name") else { continue };
+            let Some(name) = str_of(a, "name") else {
+                continue;
+            };
             if let Target::Known(t) = target {
                 if !input_artifacts(t).any(|(n, _)| n == name) {
                     sink.warn(
@@ -362,7 +462,13 @@ impl<'a> Spec<'a, '_> {
         }
         let Target::Known(t) = target else { return };
         let tname = str_of(t, "name").unwrap_or("");
-        let where_at = || if args.is_some() { self.at(&[at, &["arguments".into()]].concat()) } else { self.at(at) };
+        let where_at = || {
+            if args.is_some() {
+                self.at(&[at, &["arguments".into()]].concat())
+            } else {
+                self.at(at)
+            }
+        };
         for (p, required) in input_params(t) {
             if required && !arg_params.iter().any(|a| str_of(a, "name") == Some(p)) {
                 sink.error(
@@ -385,19 +491,48 @@ impl<'a> Spec<'a, '_> {
 
     fn check_template(&self, ti: usize, t: &'a Value, sink: &mut Sink<'_>) {
         let tat = |more: &[Seg<'_>]| self.at(&[&["templates".into(), ti.into()], more].concat());
-        let types: Vec<&str> = TYPES.iter().copied().filter(|k| t.get(*k).is_some()).collect();
+        let types: Vec<&str> = TYPES
+            .iter()
+            .copied()
+            .filter(|k| t.get(*k).is_some())
+            .collect();
         let tname = str_of(t, "name").unwrap_or("");
         match types.len() {
-            0 => sink.error("argo-template-type", tat(&[]), format!("template {tname:?}: template type unspecified (one of {})", TYPES.join(", "))),
+            0 => sink.error(
+                "argo-template-type",
+                tat(&[]),
+                format!(
+                    "template {tname:?}: template type unspecified (one of {})",
+                    TYPES.join(", ")
+                ),
+            ),
             1 => {}
-            _ => sink.error("argo-template-type", tat(&[]), format!("template {tname:?}: multiple template types specified ({})", types.join(", "))),
+            _ => sink.error(
+                "argo-template-type",
+                tat(&[]),
+                format!(
+                    "template {tname:?}: multiple template types specified ({})",
+                    types.join(", ")
+                ),
+            ),
         }
         for kind in ["parameters", "artifacts"] {
-            for (i, p) in seq_of(t.get("inputs").and_then(|x| x.get(kind))).iter().enumerate() {
+            for (i, p) in seq_of(t.get("inputs").and_then(|x| x.get(kind)))
+                .iter()
+                .enumerate()
+            {
                 match str_of(p, "name") {
                     Some(n) if is_param_name(n) => {}
-                    Some(n) => sink.error("argo-name", tat(&["inputs".into(), kind.into(), i.into(), "name".into()]), format!("input name {n:?} is invalid: must match [-a-zA-Z0-9_]+")),
-                    None => sink.error("argo-name", tat(&["inputs".into(), kind.into(), i.into()]), "input has no name"),
+                    Some(n) => sink.error(
+                        "argo-name",
+                        tat(&["inputs".into(), kind.into(), i.into(), "name".into()]),
+                        format!("input name {n:?} is invalid: must match [-a-zA-Z0-9_]+"),
+                    ),
+                    None => sink.error(
+                        "argo-name",
+                        tat(&["inputs".into(), kind.into(), i.into()]),
+                        "input has no name",
+                    ),
                 }
             }
         }
@@ -447,7 +582,13 @@ impl<'a> Spec<'a, '_> {
         }
     }
 
-    fn check_steps(&self, steps: &'a Value, ctx: &mut TmplCtx<'a>, stack: &mut Vec<Seg<'a>>, sink: &mut Sink<'_>) {
+    fn check_steps(
+        &self,
+        steps: &'a Value,
+        ctx: &mut TmplCtx<'a>,
+        stack: &mut Vec<Seg<'a>>,
+        sink: &mut Sink<'_>,
+    ) {
         stack.push(Seg::K("steps"));
         // Collect steps with their groups first: references may only name earlier groups.
         let mut all: Vec<(usize, usize, Option<usize>, &'a Value)> = Vec::new();
@@ -472,10 +613,18 @@ impl<'a> Spec<'a, '_> {
             if name.is_empty() {
                 sink.error("argo-name", self.at(&at), "step has no name");
             } else if !is_template_name(name) {
-                sink.error("argo-name", self.at(&[&at[..], &["name".into()]].concat()), format!("step name {name:?} is invalid: must match [a-zA-Z0-9][-a-zA-Z0-9]*"));
+                sink.error(
+                    "argo-name",
+                    self.at(&[&at[..], &["name".into()]].concat()),
+                    format!("step name {name:?} is invalid: must match [a-zA-Z0-9][-a-zA-Z0-9]*"),
+                );
             }
             if !name.is_empty() && ctx.nodes.iter().any(|n| n.name == name) {
-                sink.error("argo-duplicate-name", self.at(&[&at[..], &["name".into()]].concat()), format!("step name {name:?} is not unique in this template"));
+                sink.error(
+                    "argo-duplicate-name",
+                    self.at(&[&at[..], &["name".into()]].concat()),
+                    format!("step name {name:?} is not unique in this template"),
+                );
             }
             let target = self.target(st, &at, sink);
             self.check_call(st, &target, &at, &format!("step {name:?}"), sink);
@@ -494,7 +643,9 @@ impl<'a> Spec<'a, '_> {
             if let Some(j) = j {
                 stack.push(Seg::I(j));
             }
-            let looped = ["withItems", "withParam", "withSequence"].iter().any(|k| st.get(*k).is_some());
+            let looped = ["withItems", "withParam", "withSequence"]
+                .iter()
+                .any(|k| st.get(*k).is_some());
             self.walk(st, stack, ctx, Scope::Step { g, looped }, sink);
             if j.is_some() {
                 stack.pop();
@@ -512,7 +663,9 @@ impl<'a> Spec<'a, '_> {
                     if !self.wft_ref && self.local(t).is_none() {
                         sink.error(
                             "argo-undefined-template",
-                            self.at(&[at, &["hooks".into(), key.into(), "template".into()]].concat()),
+                            self.at(
+                                &[at, &["hooks".into(), key.into(), "template".into()]].concat()
+                            ),
                             format!("hook {key:?} names template {t:?}, which is not defined"),
                         );
                     }
@@ -521,7 +674,13 @@ impl<'a> Spec<'a, '_> {
         }
     }
 
-    fn check_dag(&self, dag: &'a Value, ctx: &mut TmplCtx<'a>, stack: &mut Vec<Seg<'a>>, sink: &mut Sink<'_>) {
+    fn check_dag(
+        &self,
+        dag: &'a Value,
+        ctx: &mut TmplCtx<'a>,
+        stack: &mut Vec<Seg<'a>>,
+        sink: &mut Sink<'_>,
+    ) {
         stack.push(Seg::K("dag"));
         stack.push(Seg::K("tasks"));
         let tasks = seq_of(dag.get("tasks"));
@@ -532,10 +691,18 @@ impl<'a> Spec<'a, '_> {
             if name.is_empty() {
                 sink.error("argo-name", tat(k, &[]), "task has no name");
             } else if !is_template_name(name) {
-                sink.error("argo-name", tat(k, &["name".into()]), format!("task name {name:?} is invalid: must match [a-zA-Z0-9][-a-zA-Z0-9]*"));
+                sink.error(
+                    "argo-name",
+                    tat(k, &["name".into()]),
+                    format!("task name {name:?} is invalid: must match [a-zA-Z0-9][-a-zA-Z0-9]*"),
+                );
             }
             if !name.is_empty() && ctx.nodes.iter().any(|n| n.name == name) {
-                sink.error("argo-duplicate-name", tat(k, &["name".into()]), format!("task name {name:?} is not unique in this DAG"));
+                sink.error(
+                    "argo-duplicate-name",
+                    tat(k, &["name".into()]),
+                    format!("task name {name:?} is not unique in this DAG"),
+                );
             }
             let mut at = rel.clone();
             at.push(Seg::I(k));
@@ -557,13 +724,24 @@ impl<'a> Spec<'a, '_> {
             let depends = task.get("depends");
             let dependencies = task.get("dependencies");
             if depends.is_some() && dependencies.is_some() {
-                sink.error("argo-dag-dependency", tat(k, &[]), "task uses both depends and dependencies; use one");
+                sink.error(
+                    "argo-dag-dependency",
+                    tat(k, &[]),
+                    "task uses both depends and dependencies; use one",
+                );
             }
             if let Some(Value::String(expr)) = depends {
                 for dep in depends_names(expr) {
                     match ctx.nodes.iter().position(|n| n.name == dep) {
                         Some(i) => deps.push(i),
-                        None => sink.error("argo-dag-dependency", tat(k, &["depends".into()]), format!("task {:?} depends on {dep:?}, which is not a task of this DAG", ctx.nodes[k].name)),
+                        None => sink.error(
+                            "argo-dag-dependency",
+                            tat(k, &["depends".into()]),
+                            format!(
+                                "task {:?} depends on {dep:?}, which is not a task of this DAG",
+                                ctx.nodes[k].name
+                            ),
+                        ),
                     }
                 }
             }
@@ -571,7 +749,14 @@ impl<'a> Spec<'a, '_> {
                 let dep = d.as_str().unwrap_or("");
                 match ctx.nodes.iter().position(|n| n.name == dep) {
                     Some(x) => deps.push(x),
-                    None => sink.error("argo-dag-dependency", tat(k, &["dependencies".into(), i.into()]), format!("task {:?} depends on {dep:?}, which is not a task of this DAG", ctx.nodes[k].name)),
+                    None => sink.error(
+                        "argo-dag-dependency",
+                        tat(k, &["dependencies".into(), i.into()]),
+                        format!(
+                            "task {:?} depends on {dep:?}, which is not a task of this DAG",
+                            ctx.nodes[k].name
+                        ),
+                    ),
                 }
             }
             ctx.deps.push(deps);
@@ -579,19 +764,33 @@ impl<'a> Spec<'a, '_> {
         if let Some(cycle) = find_cycle(&ctx.deps) {
             let names: Vec<&str> = cycle.iter().map(|&i| ctx.nodes[i].name).collect();
             let first = cycle[0];
-            let key = if tasks[first].get("depends").is_some() { "depends" } else { "dependencies" };
-            sink.error("argo-dag-cycle", tat(first, &[key.into()]), format!("dependency cycle detected: {}", names.join(" -> ")));
+            let key = if tasks[first].get("depends").is_some() {
+                "depends"
+            } else {
+                "dependencies"
+            };
+            sink.error(
+                "argo-dag-cycle",
+                tat(first, &[key.into()]),
+                format!("dependency cycle detected: {}", names.join(" -> ")),
+            );
         }
         if let Some(Value::String(target)) = dag.get("target") {
             for t in target.split_whitespace() {
                 if !ctx.nodes.iter().any(|n| n.name == t) {
-                    sink.error("argo-dag-dependency", self.at(&[&rel[..rel.len() - 1], &["target".into()]].concat()), format!("target {t:?} is not a task of this DAG"));
+                    sink.error(
+                        "argo-dag-dependency",
+                        self.at(&[&rel[..rel.len() - 1], &["target".into()]].concat()),
+                        format!("target {t:?} is not a task of this DAG"),
+                    );
                 }
             }
         }
         for (k, task) in tasks.iter().enumerate() {
             stack.push(Seg::I(k));
-            let looped = ["withItems", "withParam", "withSequence"].iter().any(|x| task.get(*x).is_some());
+            let looped = ["withItems", "withParam", "withSequence"]
+                .iter()
+                .any(|x| task.get(*x).is_some());
             self.walk(task, stack, ctx, Scope::Task { k, looped }, sink);
             stack.pop();
         }
@@ -600,7 +799,14 @@ impl<'a> Spec<'a, '_> {
     }
 
     /// Visits every string under `v` and checks its Argo references.
-    fn walk(&self, v: &'a Value, stack: &mut Vec<Seg<'a>>, ctx: &TmplCtx<'a>, scope: Scope, sink: &mut Sink<'_>) {
+    fn walk(
+        &self,
+        v: &'a Value,
+        stack: &mut Vec<Seg<'a>>,
+        ctx: &TmplCtx<'a>,
+        scope: Scope,
+        sink: &mut Sink<'_>,
+    ) {
         match v {
             Value::String(s) => {
                 if s.contains("{{") {
@@ -630,25 +836,40 @@ impl<'a> Spec<'a, '_> {
         }
     }
 
-    fn check_tag(&self, tag: &str, ctx: &TmplCtx<'a>, scope: Scope, stack: &[Seg<'_>], sink: &mut Sink<'_>) {
+    fn check_tag(
+        &self,
+        tag: &str,
+        ctx: &TmplCtx<'a>,
+        scope: Scope,
+        stack: &[Seg<'_>],
+        sink: &mut Sink<'_>,
+    ) {
         let mut parts = tag.split('.');
         let root = parts.next().unwrap_or("");
         let here = || path(stack);
         match root {
             "inputs" => {
-                let (Some(kind), Some(name)) = (parts.next(), parts.next()) else { return };
+                let (Some(kind), Some(name)) = (parts.next(), parts.next()) else {
+                    return;
+                };
                 let declared = match kind {
                     "parameters" => &ctx.params,
                     "artifacts" => &ctx.artifacts,
                     _ => return,
                 };
                 if !declared.contains(&name) {
-                    let what = if kind == "parameters" { "input parameter" } else { "input artifact" };
+                    let what = if kind == "parameters" {
+                        "input parameter"
+                    } else {
+                        "input artifact"
+                    };
                     sink.error("argo-undefined-input", here(), format!("{{{{{tag}}}}}: {what} {name:?} is not declared in this template's inputs.{kind}"));
                 }
             }
             "outputs" => {
-                let (Some(kind), Some(name)) = (parts.next(), parts.next()) else { return };
+                let (Some(kind), Some(name)) = (parts.next(), parts.next()) else {
+                    return;
+                };
                 let declared = match kind {
                     "parameters" => &ctx.out_params,
                     "artifacts" => &ctx.out_artifacts,
@@ -678,13 +899,25 @@ impl<'a> Spec<'a, '_> {
                     return;
                 }
                 let is_steps = root == "steps";
-                let (code, noun) = if is_steps { ("argo-undefined-step", "step") } else { ("argo-undefined-task", "task") };
+                let (code, noun) = if is_steps {
+                    ("argo-undefined-step", "step")
+                } else {
+                    ("argo-undefined-task", "task")
+                };
                 if (is_steps && !ctx.is_steps) || (!is_steps && !ctx.is_dag) {
-                    sink.error(code, here(), format!("{{{{{tag}}}}}: this template has no {noun}s"));
+                    sink.error(
+                        code,
+                        here(),
+                        format!("{{{{{tag}}}}}: this template has no {noun}s"),
+                    );
                     return;
                 }
                 let Some(i) = ctx.nodes.iter().position(|n| n.name == node) else {
-                    sink.error(code, here(), format!("{{{{{tag}}}}}: {noun} {node:?} is not defined in this template"));
+                    sink.error(
+                        code,
+                        here(),
+                        format!("{{{{{tag}}}}}: {noun} {node:?} is not defined in this template"),
+                    );
                     return;
                 };
                 match scope {
@@ -701,7 +934,9 @@ impl<'a> Spec<'a, '_> {
                 if parts.next() != Some("outputs") {
                     return;
                 }
-                let (Some(kind), Some(name)) = (parts.next(), parts.next()) else { return };
+                let (Some(kind), Some(name)) = (parts.next(), parts.next()) else {
+                    return;
+                };
                 if !matches!(kind, "parameters" | "artifacts") {
                     return;
                 }
@@ -721,7 +956,13 @@ impl<'a> Spec<'a, '_> {
                     Scope::Body => false,
                 };
                 if !looped {
-                    sink.error("argo-item", here(), format!("{{{{{tag}}}}} is used outside a withItems/withParam/withSequence loop"));
+                    sink.error(
+                        "argo-item",
+                        here(),
+                        format!(
+                            "{{{{{tag}}}}} is used outside a withItems/withParam/withSequence loop"
+                        ),
+                    );
                 }
             }
             _ => {}
@@ -799,20 +1040,26 @@ mod tests {
 
     #[test]
     fn tag_scan() {
-        let v: Vec<&str> = tags("a {{ inputs.parameters.x }} b {{=1}} {{steps.a.outputs.result}}").collect();
+        let v: Vec<&str> =
+            tags("a {{ inputs.parameters.x }} b {{=1}} {{steps.a.outputs.result}}").collect();
         assert_eq!(v, ["inputs.parameters.x", "steps.a.outputs.result"]);
         assert_eq!(tags("{{ unclosed").count(), 0);
     }
 
     #[test]
     fn depends_parse() {
-        let v: Vec<&str> = depends_names("A && (C.Succeeded || C.Failed) || !should-execute-2.Succeeded").collect();
+        let v: Vec<&str> =
+            depends_names("A && (C.Succeeded || C.Failed) || !should-execute-2.Succeeded")
+                .collect();
         assert_eq!(v, ["A", "C", "C", "should-execute-2"]);
     }
 
     #[test]
     fn cycles() {
-        assert_eq!(find_cycle(&[vec![1], vec![2], vec![0]]), Some(vec![0, 1, 2, 0]));
+        assert_eq!(
+            find_cycle(&[vec![1], vec![2], vec![0]]),
+            Some(vec![0, 1, 2, 0])
+        );
         assert_eq!(find_cycle(&[vec![], vec![0], vec![0, 1]]), None);
         assert!(is_ancestor(&[vec![], vec![0], vec![1]], 2, 0));
     }

@@ -2,7 +2,7 @@
 
 use super::{files, report, schema, Options};
 use crate::exit;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -41,15 +41,15 @@ impl LintFlags {
     }
 }
 
-/// `kpipe lint [DIR] [--files FILE…] [--report text|json] [--strict] [--schema F] [--crd F]…`
+/// `kpipe lint [DIR] [render inputs] [--files FILE…] [--report text|json] [--strict] …`
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LintArgs {
-    /// Pipeline folder to render and lint (default: current folder).
-    pub dir: Option<PathBuf>,
-    /// Lint plain manifest files or folders instead of rendering (any Workflow, App CR, …).
+    #[command(flatten)]
+    pub inputs: crate::cli::RenderArgs,
+    /// Lint plain manifest files or folders instead of rendering DIR (any Workflow, App CR, …)
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// Output format.
+    /// Output format
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub report: ReportFormat,
     #[command(flatten)]
@@ -58,17 +58,33 @@ pub struct LintArgs {
 
 /// Runs `kpipe lint`; returns the exit code (2 when any error remains, else 0).
 pub fn run(args: &LintArgs, out: &mut dyn Write) -> Result<u8> {
-    if args.files.is_empty() {
-        bail!("kpipe lint of a pipeline folder needs the render stage; use --files FILE… to lint plain manifests");
-    }
-    let opts = args.flags.options()?;
-    let (findings, count) = files::lint_files(&args.files, &opts, args.flags.strict)?;
+    let (findings, count) = if args.files.is_empty() {
+        let p = args.inputs.pipeline()?;
+        let lint = super::pipeline::lint_pipeline(&p, &args.flags)?;
+        if let Some(e) = lint.render_error {
+            emit(out, args.report, &lint.findings, lint.count)?;
+            return Err(e.context("rendering failed after the values checks above"));
+        }
+        (lint.findings, lint.count)
+    } else {
+        let opts = args.flags.options()?;
+        files::lint_files(&args.files, &opts, args.flags.strict)?
+    };
     emit(out, args.report, &findings, count)?;
-    Ok(if super::has_errors(&findings) { exit::INPUT } else { exit::OK })
+    Ok(if super::has_errors(&findings) {
+        exit::INPUT
+    } else {
+        exit::OK
+    })
 }
 
 /// Writes findings in the chosen format.
-pub fn emit(out: &mut dyn Write, format: ReportFormat, findings: &[super::Finding], count: usize) -> Result<()> {
+pub fn emit(
+    out: &mut dyn Write,
+    format: ReportFormat,
+    findings: &[super::Finding],
+    count: usize,
+) -> Result<()> {
     match format {
         ReportFormat::Text => report::write_text(out, findings, count)?,
         ReportFormat::Json => out.write_all(report::to_json(findings, count).as_bytes())?,

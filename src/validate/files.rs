@@ -24,7 +24,12 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 .filter_map(|e| e.ok())
                 .filter(|e| e.file_type().is_file())
                 .map(|e| e.into_path())
-                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
+                .filter(|p| {
+                    matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("yaml" | "yml" | "json")
+                    )
+                })
                 .collect();
             out.append(&mut found);
         } else {
@@ -47,20 +52,20 @@ pub fn load(paths: &[PathBuf], findings: &mut Vec<Finding>) -> Result<Vec<Loaded
                 // scalars; when libyaml reads the file, lint it with document-level positions.
                 Some(docs) => docs,
                 None => {
-                findings.push(Finding {
-                    severity: Severity::Error,
-                    code: "yaml-parse",
-                    message: e.message.clone(),
-                    subject: Subject::File(name.clone()),
-                    path: Vec::new(),
-                    resource: None,
-                    loc: Some(Loc {
-                        file: name.clone(),
-                        line: e.line,
-                        col: e.col,
-                    }),
-                });
-                Vec::new()
+                    findings.push(Finding {
+                        severity: Severity::Error,
+                        code: "yaml-parse",
+                        message: e.message.clone(),
+                        subject: Subject::File(name.clone()),
+                        path: Vec::new(),
+                        resource: None,
+                        loc: Some(Loc {
+                            file: name.clone(),
+                            line: e.line,
+                            col: e.col,
+                        }),
+                    });
+                    Vec::new()
                 }
             },
         };
@@ -86,7 +91,14 @@ fn fallback_parse(text: &str) -> Option<Vec<(Doc, Pos)>> {
         let skip = usize::from(text.trim_start().starts_with("---"));
         let line = starts.get(n + skip).or(starts.last()).copied().unwrap_or(1);
         let empty = value.is_null();
-        out.push((Doc { value, line, empty }, Pos { line, col: 1, ..Pos::default() }));
+        out.push((
+            Doc { value, line, empty },
+            Pos {
+                line,
+                col: 1,
+                ..Pos::default()
+            },
+        ));
     }
     Some(out)
 }
@@ -105,7 +117,9 @@ struct FileResolver<'a> {
 
 impl Resolver for FileResolver<'_> {
     fn locate(&self, subject: &Subject, path: &[PathSeg]) -> Option<Loc> {
-        let Subject::Resource(i) = subject else { return None };
+        let Subject::Resource(i) = subject else {
+            return None;
+        };
         let e = self.entries.get(*i)?;
         let file = self.files.get(e.file)?;
         let (line, col) = locate_in(&file.text, e.pos, path);
@@ -125,27 +139,39 @@ pub fn locate_in(text: &str, root: &Pos, path: &[PathSeg]) -> (usize, usize) {
         return (node.line, node.col);
     }
     // Find the parent collection and our place in it.
-    let Some((last, parent_path)) = path.split_last() else { return (node.line.max(1), 1) };
+    let Some((last, parent_path)) = path.split_last() else {
+        return (node.line.max(1), 1);
+    };
     let parent = root.find(parent_path);
     let idx = match last {
         PathSeg::Index(i) if parent.keys.is_empty() => Some(*i),
         PathSeg::Key(k) => parent.keys.iter().position(|x| x == k),
         _ => None,
     };
-    let Some(idx) = idx else { return (node.line.max(1), 1) };
+    let Some(idx) = idx else {
+        return (node.line.max(1), 1);
+    };
     // Start after the previous sibling (or at the parent), stop before the node's marker.
-    let from = if idx == 0 { parent.line } else { parent.items[idx - 1].line.max(parent.line) };
+    let from = if idx == 0 {
+        parent.line
+    } else {
+        parent.items[idx - 1].line.max(parent.line)
+    };
     let from = if idx == 0 { from } else { from + 1 };
     let to = node.line.max(from);
     let lines: Vec<&str> = text.lines().collect();
     let want_col = parent.col;
     for ln in from..=to {
-        let Some(l) = lines.get(ln.saturating_sub(1)) else { break };
+        let Some(l) = lines.get(ln.saturating_sub(1)) else {
+            break;
+        };
         let indent = l.len() - l.trim_start().len();
         let t = l.trim_start();
         let hit = match last {
             PathSeg::Index(_) => t.starts_with('-') && indent + 1 == want_col,
-            PathSeg::Key(k) => t.starts_with(k.as_str()) && t[k.len()..].trim_start().starts_with(':'),
+            PathSeg::Key(k) => {
+                t.starts_with(k.as_str()) && t[k.len()..].trim_start().starts_with(':')
+            }
         };
         if hit {
             return (ln, indent + 1);
@@ -192,7 +218,10 @@ pub fn ytt_annotations(name: &str, text: &str) -> Vec<Finding> {
         let ind = c.trim_end_matches(|ch: char| ch == '+' || ch == '-' || ch.is_ascii_digit());
         if (ind.ends_with('|') || ind.ends_with('>')) && {
             let before = ind[..ind.len() - 1].trim_end();
-            before.ends_with(':') || before.ends_with('-') || before.is_empty() || before.ends_with("---")
+            before.ends_with(':')
+                || before.ends_with('-')
+                || before.is_empty()
+                || before.ends_with("---")
         } {
             block = Some(indent);
         }
@@ -231,7 +260,14 @@ fn split_comment(l: &str) -> (&str, Option<usize>) {
                 }
             }
             None => {
-                if (c == b'"' || c == b'\'') && matches!(prev_sig, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?') && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'[' || b[i - 1] == b'{' || b[i - 1] == b',') {
+                if (c == b'"' || c == b'\'')
+                    && matches!(prev_sig, b'\n' | b':' | b'-' | b'[' | b'{' | b',' | b'?')
+                    && (i == 0
+                        || b[i - 1] == b' '
+                        || b[i - 1] == b'['
+                        || b[i - 1] == b'{'
+                        || b[i - 1] == b',')
+                {
                     quote = Some(c);
                 } else if c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') {
                     return (&l[..i], Some(i));
@@ -247,7 +283,11 @@ fn split_comment(l: &str) -> (&str, Option<usize>) {
 }
 
 /// Lints plain files: returns findings (resolved, sorted) and the number of objects checked.
-pub fn lint_files(paths: &[PathBuf], opts: &Options, strict: bool) -> Result<(Vec<Finding>, usize)> {
+pub fn lint_files(
+    paths: &[PathBuf],
+    opts: &Options,
+    strict: bool,
+) -> Result<(Vec<Finding>, usize)> {
     let mut findings = Vec::new();
     let files = load(paths, &mut findings)?;
     for f in &files {
@@ -267,14 +307,18 @@ pub fn lint_files(paths: &[PathBuf], opts: &Options, strict: bool) -> Result<(Ve
     let objs: Vec<&Value> = entries.iter().map(|e| e.value).collect();
     findings.extend(check_objects(&objs, opts));
     let count = objs.len();
-    let resolver = FileResolver { files: &files, entries };
+    let resolver = FileResolver {
+        files: &files,
+        entries,
+    };
     super::resolve(&mut findings, &resolver, strict);
     super::sort(&mut findings);
     Ok((findings, count))
 }
 
 fn push_entries<'a>(file: usize, v: &'a Value, pos: &'a Pos, out: &mut Vec<Entry<'a>>) {
-    let is_list = v.get("kind").and_then(Value::as_str) == Some("List") && v.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    let is_list = v.get("kind").and_then(Value::as_str) == Some("List")
+        && v.get("apiVersion").and_then(Value::as_str) == Some("v1");
     if is_list {
         if let Some(Value::Sequence(items)) = v.get("items") {
             let ipos = pos.find(&[PathSeg::Key("items".into())]);
@@ -285,7 +329,11 @@ fn push_entries<'a>(file: usize, v: &'a Value, pos: &'a Pos, out: &mut Vec<Entry
             return;
         }
     }
-    out.push(Entry { file, value: v, pos });
+    out.push(Entry {
+        file,
+        value: v,
+        pos,
+    });
 }
 
 #[cfg(test)]
@@ -304,7 +352,11 @@ mod tests {
     fn null_items_located_at_their_dash() {
         let text = "spec:\n  paths:\n  - a\n  - #@ x\n\n  deploy:\n  - kapp: {}\n";
         let docs = yaml::parse_stream_with_positions(text, yaml::Limits::default()).unwrap();
-        let p = [PathSeg::Key("spec".into()), PathSeg::Key("paths".into()), PathSeg::Index(1)];
+        let p = [
+            PathSeg::Key("spec".into()),
+            PathSeg::Key("paths".into()),
+            PathSeg::Index(1),
+        ];
         assert_eq!(locate_in(text, &docs[0].1, &p).0, 4);
         let text2 = "a:\n  b: #@ x\n  c: 1\n";
         let docs = yaml::parse_stream_with_positions(text2, yaml::Limits::default()).unwrap();

@@ -7,7 +7,8 @@ use serde_yaml::Value;
 pub fn is_dns1123_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -19,7 +20,8 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
         && s.len() <= 253
         && s.split('.').all(|l| {
             !l.is_empty()
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
@@ -42,7 +44,8 @@ pub fn is_qualified_name(s: &str, check_len: bool) -> bool {
 
 fn is_name_chars(s: &str) -> bool {
     let b = s.as_bytes();
-    b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    b.iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         && b.first().is_some_and(u8::is_ascii_alphanumeric)
         && b.last().is_some_and(u8::is_ascii_alphanumeric)
 }
@@ -64,18 +67,37 @@ fn is_path_segment(s: &str) -> bool {
 
 pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
     let Value::Mapping(_) = obj else {
-        sink.error("k8s-not-object", path(&[]), format!("document is a {}, not a Kubernetes object", crate::manifest::type_name(obj)));
+        sink.error(
+            "k8s-not-object",
+            path(&[]),
+            format!(
+                "document is a {}, not a Kubernetes object",
+                crate::manifest::type_name(obj)
+            ),
+        );
         return;
     };
     if api.is_empty() && kind.is_empty() {
-        sink.error("k8s-not-object", path(&[]), "document has neither apiVersion nor kind: not a Kubernetes object");
+        sink.error(
+            "k8s-not-object",
+            path(&[]),
+            "document has neither apiVersion nor kind: not a Kubernetes object",
+        );
         return;
     }
     if api.is_empty() {
-        sink.error("k8s-missing-field", path(&[]), "apiVersion is missing or not a string");
+        sink.error(
+            "k8s-missing-field",
+            path(&[]),
+            "apiVersion is missing or not a string",
+        );
     }
     if kind.is_empty() {
-        sink.error("k8s-missing-field", path(&[]), "kind is missing or not a string");
+        sink.error(
+            "k8s-missing-field",
+            path(&[]),
+            "kind is missing or not a string",
+        );
     }
     // kapp Config documents are consumed by kapp and carry no metadata.
     if api.starts_with("kapp.k14s.io/") && kind == "Config" {
@@ -87,7 +109,11 @@ pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
         return;
     };
     if !meta.is_mapping() {
-        sink.error("k8s-missing-field", path(&["metadata".into()]), "metadata is not a map");
+        sink.error(
+            "k8s-missing-field",
+            path(&["metadata".into()]),
+            "metadata is not a map",
+        );
         return;
     }
     let name = meta.get("name");
@@ -119,7 +145,10 @@ pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
         Some(v) => sink.error(
             "k8s-namespace",
             path(&["metadata".into(), "namespace".into()]),
-            format!("namespace is a {}, not a string", crate::manifest::type_name(v)),
+            format!(
+                "namespace is a {}, not a string",
+                crate::manifest::type_name(v)
+            ),
         ),
     }
     check_labels(meta.get("labels"), &["metadata", "labels"], sink);
@@ -149,7 +178,11 @@ pub(crate) fn check_labels(labels: Option<&Value>, base: &[&str], sink: &mut Sin
     let Some(labels) = labels else { return };
     let Value::Mapping(m) = labels else {
         if !labels.is_null() {
-            sink.error("k8s-label", super::path_in(base, &[]), "labels must be a map of strings");
+            sink.error(
+                "k8s-label",
+                super::path_in(base, &[]),
+                "labels must be a map of strings",
+            );
         }
         return;
     };
@@ -171,20 +204,31 @@ pub(crate) fn check_annotations(ann: Option<&Value>, base: &[&str], sink: &mut S
     let Some(ann) = ann else { return };
     let Value::Mapping(m) = ann else {
         if !ann.is_null() {
-            sink.error("k8s-annotation", super::path_in(base, &[]), "annotations must be a map of strings");
+            sink.error(
+                "k8s-annotation",
+                super::path_in(base, &[]),
+                "annotations must be a map of strings",
+            );
         }
         return;
     };
     for (k, v) in m {
         let key = crate::yaml::key_text(k);
         if !is_qualified_name(&key, true) {
-            sink.error("k8s-annotation", super::path_in(base, &[Seg::K(&key)]), format!("annotation key {key:?} is not a valid qualified name"));
+            sink.error(
+                "k8s-annotation",
+                super::path_in(base, &[Seg::K(&key)]),
+                format!("annotation key {key:?} is not a valid qualified name"),
+            );
         }
         if !v.is_string() {
             sink.error(
                 "k8s-annotation",
                 super::path_in(base, &[Seg::K(&key)]),
-                format!("annotation {key:?} value is a {}, not a string (quote it)", crate::manifest::type_name(v)),
+                format!(
+                    "annotation {key:?} value is a {}, not a string (quote it)",
+                    crate::manifest::type_name(v)
+                ),
             );
         }
     }

@@ -43,10 +43,12 @@ fn substitute(s: &str, obj: &Value) -> Result<String, String> {
             return Err(format!("unclosed placeholder in {s:?}"));
         };
         let name = &rest[start + 1..start + end];
-        let crd = |k: &str| obj.get("spec").and_then(|sp| match k {
-            "kind" => sp.get("names").and_then(|n| str_of(n, "kind")),
-            _ => str_of(sp, "group"),
-        });
+        let crd = |k: &str| {
+            obj.get("spec").and_then(|sp| match k {
+                "kind" => sp.get("names").and_then(|n| str_of(n, "kind")),
+                _ => str_of(sp, "group"),
+            })
+        };
         let v = match name {
             "api-group" => Some(crate::manifest::group_of(api)),
             "kind" => str_of(obj, "kind"),
@@ -96,19 +98,30 @@ pub fn parse_rule(rule: &str) -> Result<&str, String> {
         return Err(format!("expected 4 space-separated parts (upsert|delete before|after upserting|deleting <group>), found {}", t.len()));
     }
     if !matches!(t[0], "upsert" | "delete") {
-        return Err(format!("unknown action {:?} (expected upsert or delete)", t[0]));
+        return Err(format!(
+            "unknown action {:?} (expected upsert or delete)",
+            t[0]
+        ));
     }
     if !matches!(t[1], "before" | "after") {
-        return Err(format!("unknown order {:?} (expected before or after)", t[1]));
+        return Err(format!(
+            "unknown order {:?} (expected before or after)",
+            t[1]
+        ));
     }
     if !matches!(t[2], "upserting" | "deleting") {
-        return Err(format!("unknown target action {:?} (expected upserting or deleting)", t[2]));
+        return Err(format!(
+            "unknown target action {:?} (expected upserting or deleting)",
+            t[2]
+        ));
     }
     Ok(t[3])
 }
 
 pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Sink<'_>) {
-    let Some(Value::Mapping(ann)) = obj.get("metadata").and_then(|m| m.get("annotations")) else { return };
+    let Some(Value::Mapping(ann)) = obj.get("metadata").and_then(|m| m.get("annotations")) else {
+        return;
+    };
     for (k, v) in ann {
         let Some(key) = k.as_str() else { continue };
         if !key.starts_with("kapp.k14s.io/") {
@@ -127,9 +140,15 @@ pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Si
                 Err(e) => sink.error("kapp-change-rule", at(), format!("{key}: {val:?}: {e}")),
                 Ok(group) => match substitute(group, obj) {
                     Err(e) => sink.error("kapp-change-rule", at(), format!("{key}: {e}")),
-                    Ok(g) if !is_group_name(&g) => sink.error("kapp-change-rule", at(), format!("{key}: group {group:?} is not a valid group name")),
+                    Ok(g) if !is_group_name(&g) => sink.error(
+                        "kapp-change-rule",
+                        at(),
+                        format!("{key}: group {group:?} is not a valid group name"),
+                    ),
                     Ok(g) => {
-                        if !g.starts_with(DEFAULT_GROUP_PREFIX) && !index.groups.iter().any(|x| *x == g) {
+                        if !g.starts_with(DEFAULT_GROUP_PREFIX)
+                            && !index.groups.iter().any(|x| *x == g)
+                        {
                             sink.warn("kapp-undeclared-group", at(), format!("{key}: group {g:?} is declared by no kapp.k14s.io/change-group annotation in this set (the rule orders nothing)"));
                         }
                     }
@@ -138,14 +157,22 @@ pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Si
         } else {
             let allowed: &[&str] = match key {
                 "kapp.k14s.io/nonce" => &[""],
-                "kapp.k14s.io/create-strategy" => &["", "fallback-on-update", "fallback-on-update-or-noop"],
-                "kapp.k14s.io/update-strategy" => &["", "fallback-on-replace", "always-replace", "skip"],
+                "kapp.k14s.io/create-strategy" => {
+                    &["", "fallback-on-update", "fallback-on-update-or-noop"]
+                }
+                "kapp.k14s.io/update-strategy" => {
+                    &["", "fallback-on-replace", "always-replace", "skip"]
+                }
                 "kapp.k14s.io/delete-strategy" => &["", "orphan"],
                 _ => continue,
             };
             if !allowed.contains(&val) {
                 let list: Vec<String> = allowed.iter().map(|a| format!("{a:?}")).collect();
-                sink.error("kapp-annotation", at(), format!("{key}: value {val:?} is not one of {}", list.join(", ")));
+                sink.error(
+                    "kapp-annotation",
+                    at(),
+                    format!("{key}: value {val:?} is not one of {}", list.join(", ")),
+                );
             }
         }
     }
@@ -159,14 +186,22 @@ pub(crate) fn check_config(obj: &Value, sink: &mut Sink<'_>) {
             sink.error("kapp-config", at(&[]), "rebase rule is null");
             continue;
         }
-        check_matchers(rule.get("resourceMatchers"), &at(&["resourceMatchers".into()]), sink);
+        check_matchers(
+            rule.get("resourceMatchers"),
+            &at(&["resourceMatchers".into()]),
+            sink,
+        );
         if rule.get("ytt").is_some() {
             continue;
         }
         let has_path = rule.get("path").is_some();
         let has_paths = rule.get("paths").is_some();
         match (has_path, has_paths) {
-            (true, true) | (false, false) => sink.error("kapp-config", at(&[]), "rebase rule needs exactly one of path or paths"),
+            (true, true) | (false, false) => sink.error(
+                "kapp-config",
+                at(&[]),
+                "rebase rule needs exactly one of path or paths",
+            ),
             (true, false) => check_rebase_path(rule.get("path"), at(&["path".into()]), sink),
             (false, true) => {
                 for (j, p) in seq_of(rule.get("paths")).iter().enumerate() {
@@ -178,23 +213,43 @@ pub(crate) fn check_config(obj: &Value, sink: &mut Sink<'_>) {
             Some("copy") => {
                 let sources = seq_of(rule.get("sources"));
                 if sources.is_empty() {
-                    sink.error("kapp-config", at(&["type".into()]), "copy rebase rule needs sources (new and/or existing)");
+                    sink.error(
+                        "kapp-config",
+                        at(&["type".into()]),
+                        "copy rebase rule needs sources (new and/or existing)",
+                    );
                 }
                 for (j, s) in sources.iter().enumerate() {
                     if !matches!(s.as_str(), Some("new" | "existing")) {
-                        sink.error("kapp-config", at(&["sources".into(), j.into()]), format!("rebase source must be new or existing, found {}", show(s)));
+                        sink.error(
+                            "kapp-config",
+                            at(&["sources".into(), j.into()]),
+                            format!("rebase source must be new or existing, found {}", show(s)),
+                        );
                     }
                 }
             }
             Some("remove") => {}
-            Some(other) => sink.error("kapp-config", at(&["type".into()]), format!("rebase rule type must be copy or remove, found {other:?}")),
-            None => sink.error("kapp-config", at(&[]), "rebase rule needs type: copy or remove"),
+            Some(other) => sink.error(
+                "kapp-config",
+                at(&["type".into()]),
+                format!("rebase rule type must be copy or remove, found {other:?}"),
+            ),
+            None => sink.error(
+                "kapp-config",
+                at(&[]),
+                "rebase rule needs type: copy or remove",
+            ),
         }
     }
     for key in ["changeGroupBindings", "changeRuleBindings"] {
         for (i, b) in seq_of(obj.get(key)).iter().enumerate() {
             let at = |more: &[Seg<'_>]| path_in(&[key], &[&[Seg::I(i)], more].concat());
-            check_matchers(b.get("resourceMatchers"), &at(&["resourceMatchers".into()]), sink);
+            check_matchers(
+                b.get("resourceMatchers"),
+                &at(&["resourceMatchers".into()]),
+                sink,
+            );
             if key == "changeRuleBindings" {
                 for (j, r) in seq_of(b.get("rules")).iter().enumerate() {
                     if let Some(Err(e)) = r.as_str().map(parse_rule) {
@@ -225,7 +280,8 @@ fn check_rebase_path(p: Option<&Value>, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
         let ok = match s {
             Value::String(k) => !k.is_empty(),
             Value::Mapping(m) => {
-                m.get("allIndexes").and_then(Value::as_bool) == Some(true) || m.get("index").is_some_and(|n| n.as_u64().is_some())
+                m.get("allIndexes").and_then(Value::as_bool) == Some(true)
+                    || m.get("index").is_some_and(|n| n.as_u64().is_some())
             }
             _ => false,
         };
@@ -236,7 +292,11 @@ fn check_rebase_path(p: Option<&Value>, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
         } else if i + 1 == segs.len() && !s.is_string() {
             let mut p = at.clone();
             p.push(PathSeg::Index(i));
-            sink.error("kapp-config", p, "the last segment of a rebase path must be a map key");
+            sink.error(
+                "kapp-config",
+                p,
+                "the last segment of a rebase path must be a map key",
+            );
         }
     }
 }
@@ -245,7 +305,11 @@ fn check_matchers(list: Option<&Value>, at: &[PathSeg], sink: &mut Sink<'_>) {
     let Some(list) = list else { return };
     let Value::Sequence(items) = list else {
         if !list.is_null() {
-            sink.error("kapp-matcher", at.to_vec(), "resourceMatchers must be a list");
+            sink.error(
+                "kapp-matcher",
+                at.to_vec(),
+                "resourceMatchers must be a list",
+            );
         }
         return;
     };
@@ -258,13 +322,36 @@ fn check_matchers(list: Option<&Value>, at: &[PathSeg], sink: &mut Sink<'_>) {
 
 fn check_matcher(m: &Value, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
     let Value::Mapping(map) = m else {
-        sink.error("kapp-matcher", at, format!("resource matcher must be a map with one matcher, found {}", show(m)));
+        sink.error(
+            "kapp-matcher",
+            at,
+            format!(
+                "resource matcher must be a map with one matcher, found {}",
+                show(m)
+            ),
+        );
         return;
     };
     let keys: Vec<&str> = map.keys().filter_map(Value::as_str).collect();
-    let known: Vec<&str> = keys.iter().copied().filter(|k| MATCHERS.contains(k)).collect();
+    let known: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| MATCHERS.contains(k))
+        .collect();
     if known.len() != 1 || keys.len() != 1 {
-        sink.error("kapp-matcher", at, format!("resource matcher needs exactly one of {} (found: {})", MATCHERS.join(", "), if keys.is_empty() { "none".into() } else { keys.join(", ") }));
+        sink.error(
+            "kapp-matcher",
+            at,
+            format!(
+                "resource matcher needs exactly one of {} (found: {})",
+                MATCHERS.join(", "),
+                if keys.is_empty() {
+                    "none".into()
+                } else {
+                    keys.join(", ")
+                }
+            ),
+        );
         return;
     }
     let k = known[0];
@@ -285,7 +372,11 @@ fn check_matcher(m: &Value, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
         },
         "apiVersionKindMatcher" => {
             if str_of(body, "apiVersion").is_none() || str_of(body, "kind").is_none() {
-                sink.error("kapp-matcher", sub, "apiVersionKindMatcher needs apiVersion and kind");
+                sink.error(
+                    "kapp-matcher",
+                    sub,
+                    "apiVersionKindMatcher needs apiVersion and kind",
+                );
             }
         }
         "apiGroupKindMatcher" => {
@@ -303,11 +394,17 @@ mod tests {
 
     #[test]
     fn rules() {
-        assert_eq!(parse_rule("upsert before upserting apps.big.co/argo-pipelines"), Ok("apps.big.co/argo-pipelines"));
+        assert_eq!(
+            parse_rule("upsert before upserting apps.big.co/argo-pipelines"),
+            Ok("apps.big.co/argo-pipelines")
+        );
         assert!(parse_rule("upsert befor upserting x").is_err());
         assert!(parse_rule("upsert before upserting").is_err());
         let obj: Value = serde_yaml::from_str("kind: Deployment\nmetadata: {name: web}\n").unwrap();
-        assert_eq!(substitute("g/{kind}-{name}", &obj).unwrap(), "g/Deployment-web");
+        assert_eq!(
+            substitute("g/{kind}-{name}", &obj).unwrap(),
+            "g/Deployment-web"
+        );
         assert!(substitute("{nope}", &obj).is_err());
     }
 }

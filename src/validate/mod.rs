@@ -17,6 +17,7 @@ pub mod cli;
 pub mod files;
 pub mod k8s;
 pub mod kapp;
+pub mod pipeline;
 pub mod report;
 pub mod schema;
 
@@ -123,7 +124,9 @@ pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         let ka = a.loc.as_ref().map(|l| (l.file.as_str(), l.line, l.col));
         let kb = b.loc.as_ref().map(|l| (l.file.as_str(), l.line, l.col));
-        ka.cmp(&kb).then(a.code.cmp(b.code)).then(a.message.cmp(&b.message))
+        ka.cmp(&kb)
+            .then(a.code.cmp(b.code))
+            .then(a.message.cmp(&b.message))
     });
 }
 
@@ -157,9 +160,10 @@ pub fn check_objects(objs: &[&Value], opts: &Options) -> Vec<Finding> {
         k8s::check(obj, api, kind, &mut sink);
         kapp::check_annotations(obj, &index, &mut sink);
         match (crate::manifest::group_of(api), kind) {
-            ("argoproj.io", "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow") => {
-                argo::check(obj, kind, &index, &mut sink)
-            }
+            (
+                "argoproj.io",
+                "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow",
+            ) => argo::check(obj, kind, &index, &mut sink),
             ("kappctrl.k14s.io", "App") => {
                 if let Some(spec) = obj.get("spec") {
                     appcr::check_spec(spec, &["spec"], &mut sink);
@@ -168,7 +172,11 @@ pub fn check_objects(objs: &[&Value], opts: &Options) -> Vec<Finding> {
                 }
             }
             ("data.packaging.carvel.dev", "Package") => {
-                if let Some(spec) = obj.get("spec").and_then(|s| s.get("template")).and_then(|t| t.get("spec")) {
+                if let Some(spec) = obj
+                    .get("spec")
+                    .and_then(|s| s.get("template"))
+                    .and_then(|t| t.get("spec"))
+                {
                     appcr::check_spec(spec, &["spec", "template", "spec"], &mut sink);
                 }
             }
@@ -223,7 +231,10 @@ impl<'o> Sink<'o> {
         let name = meta
             .and_then(|m| m.get("name"))
             .and_then(Value::as_str)
-            .or_else(|| meta.and_then(|m| m.get("generateName")).and_then(Value::as_str));
+            .or_else(|| {
+                meta.and_then(|m| m.get("generateName"))
+                    .and_then(Value::as_str)
+            });
         let resource = match (kind, name) {
             (Some(k), Some(n)) => Some(format!("{k}/{n}")),
             (Some(k), None) => Some(k.to_string()),
@@ -244,7 +255,13 @@ impl<'o> Sink<'o> {
         }
     }
 
-    pub(crate) fn push(&mut self, severity: Severity, code: &'static str, path: Vec<PathSeg>, message: impl Into<String>) {
+    pub(crate) fn push(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        path: Vec<PathSeg>,
+        message: impl Into<String>,
+    ) {
         self.out.push(Finding {
             severity,
             code,
@@ -256,11 +273,21 @@ impl<'o> Sink<'o> {
         });
     }
 
-    pub(crate) fn error(&mut self, code: &'static str, path: Vec<PathSeg>, message: impl Into<String>) {
+    pub(crate) fn error(
+        &mut self,
+        code: &'static str,
+        path: Vec<PathSeg>,
+        message: impl Into<String>,
+    ) {
         self.push(Severity::Error, code, path, message)
     }
 
-    pub(crate) fn warn(&mut self, code: &'static str, path: Vec<PathSeg>, message: impl Into<String>) {
+    pub(crate) fn warn(
+        &mut self,
+        code: &'static str,
+        path: Vec<PathSeg>,
+        message: impl Into<String>,
+    ) {
         self.push(Severity::Warning, code, path, message)
     }
 }

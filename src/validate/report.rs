@@ -16,7 +16,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(findings: &[Finding], resources: usize) -> Summary {
-        let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+        let errors = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
         Summary {
             errors,
             warnings: findings.len() - errors,

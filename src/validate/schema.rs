@@ -22,7 +22,10 @@ pub fn to_json(v: &Value) -> Json {
             } else if let Some(u) = n.as_u64() {
                 Json::Number(u.into())
             } else {
-                n.as_f64().and_then(Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
+                n.as_f64()
+                    .and_then(Number::from_f64)
+                    .map(Json::Number)
+                    .unwrap_or(Json::Null)
             }
         }
         Value::String(s) => Json::String(s.clone()),
@@ -44,7 +47,8 @@ pub fn compile(schema: &Json) -> Result<Validator> {
     if schema.get("$schema").is_none() {
         opts = opts.with_draft(jsonschema::Draft::Draft202012);
     }
-    opts.build(schema).map_err(|e| anyhow!("invalid schema (remote and file $refs are refused): {e}"))
+    opts.build(schema)
+        .map_err(|e| anyhow!("invalid schema (remote and file $refs are refused): {e}"))
 }
 
 /// Turns a JSON pointer into a path, reading indexes where the instance has arrays.
@@ -93,10 +97,14 @@ impl fmt::Debug for ValuesSchema {
 impl ValuesSchema {
     /// Reads and compiles a JSON (or YAML) schema file.
     pub fn load(path: &std::path::Path) -> Result<ValuesSchema> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read schema", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read schema", path.display()))?;
         let json: Json = match serde_json::from_str(&text) {
             Ok(j) => j,
-            Err(_) => to_json(&crate::yaml::parse_one(&text, crate::yaml::Limits::default()).map_err(|e| anyhow!("{}: {e}", path.display()))?),
+            Err(_) => to_json(
+                &crate::yaml::parse_one(&text, crate::yaml::Limits::default())
+                    .map_err(|e| anyhow!("{}: {e}", path.display()))?,
+            ),
         };
         Ok(ValuesSchema {
             validator: compile(&json).with_context(|| path.display().to_string())?,
@@ -121,8 +129,16 @@ impl ValuesSchema {
         let mut sink = Sink::for_subject(&mut out, Subject::Values);
         for e in self.validator.iter_errors(&json) {
             let path = pointer_to_path(e.instance_path().as_str(), &json);
-            let shown = if path.is_empty() { "values".to_string() } else { crate::yaml::path_string(&path) };
-            sink.error("values-schema", path, format!("{shown}: {e} ({})", self.source));
+            let shown = if path.is_empty() {
+                "values".to_string()
+            } else {
+                crate::yaml::path_string(&path)
+            };
+            sink.error(
+                "values-schema",
+                path,
+                format!("{shown}: {e} ({})", self.source),
+            );
         }
         out
     }
@@ -138,20 +154,29 @@ pub struct CrdSchema {
 
 impl fmt::Debug for CrdSchema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CrdSchema({}.{} from {})", self.kind, self.group, self.source)
+        write!(
+            f,
+            "CrdSchema({}.{} from {})",
+            self.kind, self.group, self.source
+        )
     }
 }
 
 /// Loads every CRD of a YAML file (`--crd FILE`).
 pub fn load_crds(path: &std::path::Path) -> Result<Vec<CrdSchema>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read CRD file", path.display()))?;
-    let docs = crate::yaml::parse_stream(&text, crate::yaml::Limits::default()).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read CRD file", path.display()))?;
+    let docs = crate::yaml::parse_stream(&text, crate::yaml::Limits::default())
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for d in docs {
         if d.value.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
             continue;
         }
-        out.push(crd_schema(&d.value, &path.display().to_string()).with_context(|| format!("{}:{}", path.display(), d.line))?);
+        out.push(
+            crd_schema(&d.value, &path.display().to_string())
+                .with_context(|| format!("{}:{}", path.display(), d.line))?,
+        );
     }
     if out.is_empty() {
         bail!("{}: no CustomResourceDefinition found", path.display());
@@ -161,15 +186,31 @@ pub fn load_crds(path: &std::path::Path) -> Result<Vec<CrdSchema>> {
 
 fn crd_schema(crd: &Value, source: &str) -> Result<CrdSchema> {
     let spec = crd.get("spec").ok_or_else(|| anyhow!("CRD has no spec"))?;
-    let group = spec.get("group").and_then(Value::as_str).unwrap_or("").to_string();
-    let kind = spec.get("names").and_then(|n| n.get("kind")).and_then(Value::as_str).unwrap_or("").to_string();
+    let group = spec
+        .get("group")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let kind = spec
+        .get("names")
+        .and_then(|n| n.get("kind"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let mut versions = Vec::new();
     for v in super::seq_of(spec.get("versions")) {
-        let name = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let name = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let schema = v
             .get("schema")
             .and_then(|s| s.get("openAPIV3Schema"))
-            .or_else(|| spec.get("validation").and_then(|s| s.get("openAPIV3Schema")));
+            .or_else(|| {
+                spec.get("validation")
+                    .and_then(|s| s.get("openAPIV3Schema"))
+            });
         if let Some(schema) = schema {
             let json = openapi_to_json_schema(&to_json(schema), true);
             let validator = compile(&json).with_context(|| format!("{kind} {name}"))?;
@@ -199,17 +240,30 @@ pub fn openapi_to_json_schema(s: &Json, root: bool) -> Json {
         match k.as_str() {
             "properties" | "patternProperties" | "definitions" => {
                 if let Json::Object(props) = v {
-                    let conv = props.iter().map(|(pk, pv)| (pk.clone(), openapi_to_json_schema(pv, false))).collect();
+                    let conv = props
+                        .iter()
+                        .map(|(pk, pv)| (pk.clone(), openapi_to_json_schema(pv, false)))
+                        .collect();
                     out.insert(k.clone(), Json::Object(conv));
                 }
             }
             "items" | "additionalProperties" | "not" => {
-                out.insert(k.clone(), if v.is_object() { openapi_to_json_schema(v, false) } else { v.clone() });
+                out.insert(
+                    k.clone(),
+                    if v.is_object() {
+                        openapi_to_json_schema(v, false)
+                    } else {
+                        v.clone()
+                    },
+                );
             }
             "allOf" | "anyOf" | "oneOf" => {
                 if let Json::Array(a) = v {
                     // Structural schemas use these only as value validation, never to add types.
-                    out.insert(k.clone(), Json::Array(a.iter().map(|x| openapi_to_json_schema(x, false)).collect()));
+                    out.insert(
+                        k.clone(),
+                        Json::Array(a.iter().map(|x| openapi_to_json_schema(x, false)).collect()),
+                    );
                 }
             }
             "nullable" | "format" | "example" | "externalDocs" => {}
@@ -221,19 +275,29 @@ pub fn openapi_to_json_schema(s: &Json, root: bool) -> Json {
     }
     if int_or_string {
         out.remove("type");
-        out.insert("type".into(), Json::Array(vec![Json::from("integer"), Json::from("string")]));
+        out.insert(
+            "type".into(),
+            Json::Array(vec![Json::from("integer"), Json::from("string")]),
+        );
     }
     if nullable {
         if let Some(Json::String(t)) = out.get("type").cloned() {
-            out.insert("type".into(), Json::Array(vec![Json::String(t), Json::from("null")]));
+            out.insert(
+                "type".into(),
+                Json::Array(vec![Json::String(t), Json::from("null")]),
+            );
         }
     }
     if root {
         if let Some(Json::Object(props)) = out.get_mut("properties") {
             for k in ["apiVersion", "kind", "metadata"] {
-                props.entry(k.to_string()).or_insert(Json::Object(Map::new()));
+                props
+                    .entry(k.to_string())
+                    .or_insert(Json::Object(Map::new()));
             }
-            props.entry("status".to_string()).or_insert(Json::Object(Map::new()));
+            props
+                .entry("status".to_string())
+                .or_insert(Json::Object(Map::new()));
         }
     }
     if !preserve && out.contains_key("properties") && !out.contains_key("additionalProperties") {
@@ -242,14 +306,29 @@ pub fn openapi_to_json_schema(s: &Json, root: bool) -> Json {
     Json::Object(out)
 }
 
-pub(crate) fn check_crds(obj: &Value, api: &str, kind: &str, crds: &[CrdSchema], sink: &mut Sink<'_>) {
+pub(crate) fn check_crds(
+    obj: &Value,
+    api: &str,
+    kind: &str,
+    crds: &[CrdSchema],
+    sink: &mut Sink<'_>,
+) {
     if crds.is_empty() {
         return;
     }
     let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
-    let Some(crd) = crds.iter().find(|c| c.kind == kind && c.group == group) else { return };
+    let Some(crd) = crds.iter().find(|c| c.kind == kind && c.group == group) else {
+        return;
+    };
     let Some((_, validator)) = crd.versions.iter().find(|(v, _)| v == version) else {
-        sink.error("crd-schema", vec![PathSeg::Key("apiVersion".into())], format!("{} does not serve version {version:?} of {kind}", crd.source));
+        sink.error(
+            "crd-schema",
+            vec![PathSeg::Key("apiVersion".into())],
+            format!(
+                "{} does not serve version {version:?} of {kind}",
+                crd.source
+            ),
+        );
         return;
     };
     let json = to_json(obj);
@@ -258,8 +337,14 @@ pub(crate) fn check_crds(obj: &Value, api: &str, kind: &str, crds: &[CrdSchema],
     }
     for e in validator.iter_errors(&json) {
         let path = pointer_to_path(e.instance_path().as_str(), &json);
-        let shown = if path.is_empty() { "object".to_string() } else { crate::yaml::path_string(&path) };
-        if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = e.kind() {
+        let shown = if path.is_empty() {
+            "object".to_string()
+        } else {
+            crate::yaml::path_string(&path)
+        };
+        if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+            e.kind()
+        {
             for u in unexpected {
                 let mut p = path.clone();
                 p.push(PathSeg::Key(u.clone()));
@@ -292,12 +377,17 @@ mod tests {
         let v: Value = serde_yaml::from_str("a: [1, x]\n").unwrap();
         let f = schema.check(&v);
         assert_eq!(f.len(), 2);
-        assert!(f.iter().any(|f| f.path == vec![PathSeg::Key("a".into()), PathSeg::Index(1)]));
+        assert!(f
+            .iter()
+            .any(|f| f.path == vec![PathSeg::Key("a".into()), PathSeg::Index(1)]));
     }
 
     #[test]
     fn int_or_string() {
-        let s = openapi_to_json_schema(&json!({"type": "object", "properties": {"p": {"x-kubernetes-int-or-string": true}}}), false);
+        let s = openapi_to_json_schema(
+            &json!({"type": "object", "properties": {"p": {"x-kubernetes-int-or-string": true}}}),
+            false,
+        );
         let v = compile(&s).unwrap();
         assert!(v.is_valid(&json!({"p": 1})));
         assert!(v.is_valid(&json!({"p": "1"})));
