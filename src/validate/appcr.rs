@@ -64,7 +64,7 @@ const DEPLOY_FLAGS: &[&str] = &[
 ];
 const INSPECT_FLAGS: &[&str] = &["--raw", "--status", "--tree"];
 
-fn kinds<'v>(entry: &'v Value, known: &[&'static str]) -> Vec<&'static str> {
+fn kinds(entry: &Value, known: &[&'static str]) -> Vec<&'static str> {
     known
         .iter()
         .copied()
@@ -318,7 +318,7 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
         }
         "helmChart" => {
             if let Some(url) = body.get("repository").and_then(|r| str_of(r, "url")) {
-                if !(is_http_url(url) || url.strip_prefix("oci://").is_some_and(|r| host_ok(r))) {
+                if !(is_http_url(url) || url.strip_prefix("oci://").is_some_and(host_ok)) {
                     sink.error(
                         "app-url",
                         [
@@ -490,7 +490,7 @@ fn check_values_from(
         kp.push(crate::yaml::PathSeg::Key(k.into()));
         match k {
             "secretRef" | "configMapRef" => {
-                let ok = str_of(body, "name").is_some_and(|n| super::k8s::is_dns1123_subdomain(n));
+                let ok = str_of(body, "name").is_some_and(super::k8s::is_dns1123_subdomain);
                 if !ok {
                     sink.error(
                         "app-values-from",

@@ -260,7 +260,7 @@ fn input_artifacts(t: &Value) -> impl Iterator<Item = (&str, bool)> {
         })
 }
 
-fn names_of<'v>(list: Option<&'v Value>) -> Vec<&'v str> {
+fn names_of(list: Option<&Value>) -> Vec<&str> {
     seq_of(list)
         .iter()
         .filter_map(|p| str_of(p, "name"))
@@ -808,11 +808,9 @@ impl<'a> Spec<'a, '_> {
         sink: &mut Sink<'_>,
     ) {
         match v {
-            Value::String(s) => {
-                if s.contains("{{") {
-                    for tag in tags(s) {
-                        self.check_tag(tag, ctx, scope, stack, sink);
-                    }
+            Value::String(s) if s.contains("{{") => {
+                for tag in tags(s) {
+                    self.check_tag(tag, ctx, scope, stack, sink);
                 }
             }
             Value::Sequence(items) => {

@@ -155,7 +155,10 @@ pub fn locate_in(text: &str, root: &Pos, path: &[PathSeg]) -> (usize, usize) {
     let from = if idx == 0 {
         parent.line
     } else {
-        parent.items[idx - 1].line.max(parent.line)
+        match parent.items.get(idx - 1) {
+            Some(prev) => prev.line.max(parent.line),
+            None => return (node.line.max(1), 1),
+        }
     };
     let from = if idx == 0 { from } else { from + 1 };
     let to = node.line.max(from);
@@ -291,7 +294,7 @@ pub fn lint_files(
     let mut findings = Vec::new();
     let files = load(paths, &mut findings)?;
     for f in &files {
-        if !Path::new(&f.name).extension().is_some_and(|e| e == "json") && f.text.contains("#@") {
+        if Path::new(&f.name).extension().is_none_or(|e| e != "json") && f.text.contains("#@") {
             findings.extend(ytt_annotations(&f.name, &f.text));
         }
     }

@@ -133,15 +133,14 @@ pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
     }
     match meta.get("namespace") {
         None => {}
-        Some(Value::String(ns)) => {
-            if !is_dns1123_label(ns) {
-                sink.error(
+        Some(Value::String(ns)) if !is_dns1123_label(ns) => {
+            sink.error(
                     "k8s-namespace",
                     path(&["metadata".into(), "namespace".into()]),
                     format!("namespace {ns:?} is not a valid DNS-1123 label (lower-case alphanumerics and '-', at most 63)"),
                 );
-            }
         }
+        Some(Value::String(_)) => {}
         Some(v) => sink.error(
             "k8s-namespace",
             path(&["metadata".into(), "namespace".into()]),

@@ -146,9 +146,7 @@ pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Si
                         format!("{key}: group {group:?} is not a valid group name"),
                     ),
                     Ok(g) => {
-                        if !g.starts_with(DEFAULT_GROUP_PREFIX)
-                            && !index.groups.iter().any(|x| *x == g)
-                        {
+                        if !g.starts_with(DEFAULT_GROUP_PREFIX) && !index.groups.contains(&g) {
                             sink.warn("kapp-undeclared-group", at(), format!("{key}: group {g:?} is declared by no kapp.k14s.io/change-group annotation in this set (the rule orders nothing)"));
                         }
                     }
@@ -370,19 +368,17 @@ fn check_matcher(m: &Value, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
             }
             None => sink.error("kapp-matcher", sub, "notMatcher needs matcher"),
         },
-        "apiVersionKindMatcher" => {
-            if str_of(body, "apiVersion").is_none() || str_of(body, "kind").is_none() {
-                sink.error(
-                    "kapp-matcher",
-                    sub,
-                    "apiVersionKindMatcher needs apiVersion and kind",
-                );
-            }
+        "apiVersionKindMatcher"
+            if (str_of(body, "apiVersion").is_none() || str_of(body, "kind").is_none()) =>
+        {
+            sink.error(
+                "kapp-matcher",
+                sub,
+                "apiVersionKindMatcher needs apiVersion and kind",
+            );
         }
-        "apiGroupKindMatcher" => {
-            if str_of(body, "kind").is_none() {
-                sink.error("kapp-matcher", sub, "apiGroupKindMatcher needs kind");
-            }
+        "apiGroupKindMatcher" if str_of(body, "kind").is_none() => {
+            sink.error("kapp-matcher", sub, "apiGroupKindMatcher needs kind");
         }
         _ => {}
     }

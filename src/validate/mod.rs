@@ -348,7 +348,7 @@ pub(crate) fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 }
 
 /// The items of a list value (empty for anything else).
-pub(crate) fn seq_of<'v>(v: Option<&'v Value>) -> &'v [Value] {
+pub(crate) fn seq_of(v: Option<&Value>) -> &[Value] {
     match v {
         Some(Value::Sequence(s)) => s.as_slice(),
         _ => &[],
