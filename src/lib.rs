@@ -13,5 +13,6 @@ pub mod plugin;
 pub mod render;
 pub mod session;
 pub mod template;
+pub mod validate;
 pub mod values;
 pub mod yaml;
