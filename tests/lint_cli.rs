@@ -382,7 +382,7 @@ fn workshop_bugs_are_found_at_template_and_values_lines() {
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with(&format!("{vdir}/values.yaml:4:1: error[values-schema]: values: \"git_repo\" is a required property")), "{stdout}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("undefined value"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("values.git_repo is undefined"));
 }
 
 #[test]
