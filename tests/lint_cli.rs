@@ -535,3 +535,53 @@ fn bad_yaml_is_a_finding() {
     assert_eq!(code, 2);
     assert!(out.contains("error[yaml-parse]"), "{out}");
 }
+
+/// Our own schemas describe the corpus App CRs and Workflows (and refuse a broken one).
+#[test]
+fn own_schemas_accept_the_corpus() {
+    let Some(c) = corpus() else { return };
+    let load = |name: &str| {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("schemas")
+                .join(name),
+        )
+        .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        jsonschema::options().offline().build(&json).unwrap()
+    };
+    let app = load("app-cr.schema.json");
+    let wf = load("workflow.schema.json");
+    let mut checked = 0;
+    for dir in ["B-argo-workflow-examples", "C-kapp-controller-and-kapp"] {
+        for e in std::fs::read_dir(c.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let Ok(docs) = kpipe::yaml::parse_stream(&text, kpipe::yaml::Limits::default()) else {
+                continue;
+            };
+            for d in docs {
+                let kind = d.value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+                let json = kpipe::validate::schema::to_json(&d.value);
+                let v = match kind {
+                    "App" => &app,
+                    "Workflow" | "WorkflowTemplate"
+                        if d.value
+                            .get("metadata")
+                            .and_then(|m| m.get("name").or(m.get("generateName")))
+                            .is_some() =>
+                    {
+                        &wf
+                    }
+                    _ => continue,
+                };
+                let errs: Vec<String> = v.iter_errors(&json).map(|e| e.to_string()).collect();
+                assert!(errs.is_empty(), "{}: {errs:?}", p.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 25, "checked {checked}");
+    let bad = serde_json::json!({"apiVersion": "kappctrl.k14s.io/v1alpha1", "kind": "App", "metadata": {"name": "a"}, "spec": {"fetch": [], "template": [{"ytt": {}}], "deploy": [{"kapp": {}}]}});
+    assert!(!app.is_valid(&bad));
+}

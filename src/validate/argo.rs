@@ -271,6 +271,15 @@ fn outputs_of<'v>(t: &'v Value, kind: &str) -> Vec<&'v str> {
     names_of(t.get("outputs").and_then(|o| o.get(kind)))
 }
 
+/// Names a step or task in messages, formatted only when a finding needs it.
+struct Callee<'a>(&'static str, &'a str);
+
+impl std::fmt::Display for Callee<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {:?}", self.0, self.1)
+    }
+}
+
 /// Where a string sits, for the references it may make.
 #[derive(Clone, Copy)]
 enum Scope {
@@ -404,7 +413,7 @@ impl<'a> Spec<'a, '_> {
         call: &'a Value,
         target: &Target<'a>,
         at: &[Seg<'_>],
-        what: &str,
+        what: &Callee<'_>,
         sink: &mut Sink<'_>,
     ) {
         let args = call.get("arguments");
@@ -627,7 +636,7 @@ impl<'a> Spec<'a, '_> {
                 );
             }
             let target = self.target(st, &at, sink);
-            self.check_call(st, &target, &at, &format!("step {name:?}"), sink);
+            self.check_call(st, &target, &at, &Callee("step", name), sink);
             self.check_hooks(st, &at, sink);
             ctx.nodes.push(Node {
                 name,
@@ -707,7 +716,7 @@ impl<'a> Spec<'a, '_> {
             let mut at = rel.clone();
             at.push(Seg::I(k));
             let target = self.target(task, &at, sink);
-            self.check_call(task, &target, &at, &format!("task {name:?}"), sink);
+            self.check_call(task, &target, &at, &Callee("task", name), sink);
             self.check_hooks(task, &at, sink);
             ctx.nodes.push(Node {
                 name,

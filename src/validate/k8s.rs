@@ -186,15 +186,22 @@ pub(crate) fn check_labels(labels: Option<&Value>, base: &[&str], sink: &mut Sin
         return;
     };
     for (k, v) in m {
-        let key = crate::yaml::key_text(k);
-        let at = super::path_in(base, &[Seg::K(&key)]);
-        if !is_qualified_name(&key, true) {
-            sink.error("k8s-label", at.clone(), format!("label key {key:?} is not a valid qualified name ([prefix/]name, name at most 63 of alphanumerics, '-', '_', '.')"));
+        let owned;
+        let key: &str = match k.as_str() {
+            Some(k) => k,
+            None => {
+                owned = crate::yaml::key_text(k);
+                &owned
+            }
+        };
+        let at = || super::path_in(base, &[Seg::K(key)]);
+        if !is_qualified_name(key, true) {
+            sink.error("k8s-label", at(), format!("label key {key:?} is not a valid qualified name ([prefix/]name, name at most 63 of alphanumerics, '-', '_', '.')"));
         }
         match v {
             Value::String(s) if is_label_value(s) => {}
-            Value::String(s) => sink.error("k8s-label", at, format!("label {key:?} has invalid value {s:?} (at most 63 of alphanumerics, '-', '_', '.', starting and ending alphanumeric)")),
-            other => sink.error("k8s-label", at, format!("label {key:?} value is a {}, not a string (quote it)", crate::manifest::type_name(other))),
+            Value::String(s) => sink.error("k8s-label", at(), format!("label {key:?} has invalid value {s:?} (at most 63 of alphanumerics, '-', '_', '.', starting and ending alphanumeric)")),
+            other => sink.error("k8s-label", at(), format!("label {key:?} value is a {}, not a string (quote it)", crate::manifest::type_name(other))),
         }
     }
 }
@@ -212,18 +219,25 @@ pub(crate) fn check_annotations(ann: Option<&Value>, base: &[&str], sink: &mut S
         return;
     };
     for (k, v) in m {
-        let key = crate::yaml::key_text(k);
-        if !is_qualified_name(&key, true) {
+        let owned;
+        let key: &str = match k.as_str() {
+            Some(k) => k,
+            None => {
+                owned = crate::yaml::key_text(k);
+                &owned
+            }
+        };
+        if !is_qualified_name(key, true) {
             sink.error(
                 "k8s-annotation",
-                super::path_in(base, &[Seg::K(&key)]),
+                super::path_in(base, &[Seg::K(key)]),
                 format!("annotation key {key:?} is not a valid qualified name"),
             );
         }
         if !v.is_string() {
             sink.error(
                 "k8s-annotation",
-                super::path_in(base, &[Seg::K(&key)]),
+                super::path_in(base, &[Seg::K(key)]),
                 format!(
                     "annotation {key:?} value is a {}, not a string (quote it)",
                     crate::manifest::type_name(v)

@@ -221,29 +221,34 @@ impl<'a> SetIndex<'a> {
 pub(crate) struct Sink<'o> {
     out: &'o mut Vec<Finding>,
     subject: Subject,
-    resource: Option<String>,
+    /// The object, to name it (`Kind/name`) when a finding is pushed.
+    obj: Option<&'o Value>,
+}
+
+/// `Kind/name` of an object, for messages.
+fn resource_name(obj: &Value) -> Option<String> {
+    let kind = obj.get("kind").and_then(Value::as_str);
+    let meta = obj.get("metadata");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .or_else(|| {
+            meta.and_then(|m| m.get("generateName"))
+                .and_then(Value::as_str)
+        });
+    match (kind, name) {
+        (Some(k), Some(n)) => Some(format!("{k}/{n}")),
+        (Some(k), None) => Some(k.to_string()),
+        _ => None,
+    }
 }
 
 impl<'o> Sink<'o> {
-    pub(crate) fn new(out: &'o mut Vec<Finding>, index: usize, obj: &Value) -> Sink<'o> {
-        let kind = obj.get("kind").and_then(Value::as_str);
-        let meta = obj.get("metadata");
-        let name = meta
-            .and_then(|m| m.get("name"))
-            .and_then(Value::as_str)
-            .or_else(|| {
-                meta.and_then(|m| m.get("generateName"))
-                    .and_then(Value::as_str)
-            });
-        let resource = match (kind, name) {
-            (Some(k), Some(n)) => Some(format!("{k}/{n}")),
-            (Some(k), None) => Some(k.to_string()),
-            _ => None,
-        };
+    pub(crate) fn new(out: &'o mut Vec<Finding>, index: usize, obj: &'o Value) -> Sink<'o> {
         Sink {
             out,
             subject: Subject::Resource(index),
-            resource,
+            obj: Some(obj),
         }
     }
 
@@ -251,7 +256,7 @@ impl<'o> Sink<'o> {
         Sink {
             out,
             subject,
-            resource: None,
+            obj: None,
         }
     }
 
@@ -268,7 +273,7 @@ impl<'o> Sink<'o> {
             message: message.into(),
             subject: self.subject.clone(),
             path,
-            resource: self.resource.clone(),
+            resource: self.obj.and_then(resource_name),
             loc: None,
         });
     }
