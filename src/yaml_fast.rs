@@ -37,6 +37,8 @@ pub fn parse_stream_fast(text: &str, limits: Limits) -> Option<Result<Vec<Doc>, 
         line: 1,
         limits,
         nodes: 0,
+        entries: Vec::new(),
+        items: Vec::new(),
     };
     p.stream().map(Ok)
 }
@@ -60,6 +62,10 @@ struct Fast<'a> {
     line: usize,
     limits: Limits,
     nodes: usize,
+    /// Scratch stacks for the entries of the mappings and sequences being read, so each finished
+    /// collection is allocated once at its exact size.
+    entries: Vec<(Value, Value)>,
+    items: Vec<Value>,
 }
 
 fn is_flow(c: u8) -> bool {
@@ -281,14 +287,12 @@ impl<'a> Fast<'a> {
     fn map_entries(&mut self, col: usize, mut s: usize, depth: usize) -> Option<Value> {
         self.depth_ok(depth)?;
         self.count()?;
-        let mut map = Mapping::new();
+        let base = self.entries.len();
         loop {
             let (key, after) = self.scan_key(s)??;
             self.count()?;
             let value = self.value_after_indicator(after, col, depth + 1, false)?;
-            if map.insert(key, value).is_some() {
-                return None;
-            }
+            self.entries.push((key, value));
             match self.peek()? {
                 Peek::Content(i) if i == col => {
                     s = self.pos + col;
@@ -298,6 +302,12 @@ impl<'a> Fast<'a> {
                 }
                 Peek::Content(i) if i > col => return None,
                 _ => break,
+            }
+        }
+        let mut map = Mapping::with_capacity(self.entries.len() - base);
+        for (k, v) in self.entries.drain(base..) {
+            if map.insert(k, v).is_some() {
+                return None;
             }
         }
         Some(Value::Mapping(map))
@@ -314,9 +324,10 @@ impl<'a> Fast<'a> {
     ) -> Option<Value> {
         self.depth_ok(depth)?;
         self.count()?;
-        let mut items = Vec::new();
+        let base = self.items.len();
         loop {
-            items.push(self.value_after_indicator(s + 1, col, depth + 1, true)?);
+            let item = self.value_after_indicator(s + 1, col, depth + 1, true)?;
+            self.items.push(item);
             match self.peek()? {
                 Peek::Content(i) if i == col => {
                     s = self.pos + col;
@@ -331,7 +342,7 @@ impl<'a> Fast<'a> {
                 _ => break,
             }
         }
-        Some(Value::Sequence(items))
+        Some(Value::Sequence(self.items.drain(base..).collect()))
     }
 
     /// The value after `key:` or `-` (whose following byte is at `after`), in a collection at
