@@ -142,7 +142,12 @@ impl<'a> Fast<'a> {
     /// The line of the stream end as yaml-rust2 reports it.
     fn stream_end_line(&self) -> usize {
         let newlines = self.b.iter().filter(|&&c| c == b'\n').count();
-        let last_len = self.b.len() - self.b.iter().rposition(|&c| c == b'\n').map_or(0, |k| k + 1);
+        let last_len = self.b.len()
+            - self
+                .b
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |k| k + 1);
         newlines + 1 + usize::from(last_len > 0)
     }
 
@@ -412,7 +417,12 @@ impl<'a> Fast<'a> {
 
     /// A scalar, flow collection or block scalar starting at `v` on the current line.
     /// `block_indent` is the column of the enclosing block collection (`None` at the root).
-    fn inline_value(&mut self, v: usize, block_indent: Option<usize>, depth: usize) -> Option<Value> {
+    fn inline_value(
+        &mut self,
+        v: usize,
+        block_indent: Option<usize>,
+        depth: usize,
+    ) -> Option<Value> {
         let e = self.eol(v);
         match self.byte(v)? {
             b'"' | b'\'' => {
@@ -808,7 +818,7 @@ impl<'a> Fast<'a> {
         if chomp == Chomp::Keep {
             push_breaks(&mut out, trailing);
         }
-        self.pos = ls;
+        self.pos = if i >= n { n } else { ls };
         self.line = line;
         Some(Value::String(out))
     }
@@ -849,5 +859,145 @@ fn empty_doc(line: usize) -> Doc {
         value: Value::Null,
         line,
         empty: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_stream_slow;
+
+    /// The fast path takes `text` and agrees with the slow path.
+    fn same(text: &str) -> Vec<Doc> {
+        let fast = parse_stream_fast(text, Limits::default())
+            .unwrap_or_else(|| panic!("fell back on {text:?}"))
+            .unwrap();
+        let slow = parse_stream_slow(text, Limits::default()).unwrap();
+        assert_eq!(fast.len(), slow.len(), "{text:?}");
+        for (a, b) in fast.iter().zip(&slow) {
+            assert_eq!(a.value, b.value, "{text:?}");
+            assert_eq!((a.line, a.empty), (b.line, b.empty), "{text:?}");
+        }
+        fast
+    }
+
+    fn falls_back(text: &str) {
+        assert!(
+            parse_stream_fast(text, Limits::default()).is_none(),
+            "should fall back: {text:?}"
+        );
+    }
+
+    #[test]
+    fn block_collections() {
+        same("a: 1\nb:\n  c: x\n  d:\n  - 1\n  - 2\ne:\n- f: 1\n  g: 2\n- - x\n  - y\n-\n");
+        same("- a\n-\n  b: 1\n- - - deep\n-   spaced: 1\n    more: 2\n");
+        same("  indented: root\n  other: 1\n");
+        same("k:\n    - a\n    - b\nnext: 1\n");
+    }
+
+    #[test]
+    fn scalars_resolve_like_the_slow_path() {
+        same(
+            "a: 0600\nb: yes\nc: on\nd: y\ne: ~\nf:\ng: 1e3\nh: 0x1F\ni: -.inf\nj: 12:30\nk: a#b\n",
+        );
+        same("a: 'it''s'\nb: \"a#b\"\nc: \"a: b\"\nd: '- x'\ne: x # comment\nf: \"\" # c\n");
+        same("a: \"\\\" \\\\ \\n \\t \\r \\0 \\x41 \\u00e9 \\U0001F600 \\/ \\  \\e \\N \\_ \\L \\P\"\n");
+        same("a: mlflow_entry=\"{{inputs.parameters.x}}\"\nb: -c\nc: a b  c   \n");
+        same("é ü: ünïcode\n");
+    }
+
+    #[test]
+    fn block_scalars() {
+        for h in [
+            "|", "|-", "|+", ">", ">-", ">+", "|2", "|1-", ">2+", "|+2", "| # c",
+        ] {
+            same(&format!("a: {h}\n  line1\n   more\n\n  line2\n\n\nb: 1\n"));
+            same(&format!("- {h}\n   x\n   y\n- z\n"));
+            same(&format!("a: {h}\n  x\n  "));
+            same(&format!("a: {h}\n  x"));
+            same(&format!("a: {h}"));
+            same(&format!("a: {h}\n\n  \nb: 2\n"));
+        }
+        same("a: >\n  folded\n  text\n\n   more\n  last\n");
+        same("a: |\n  tab\tinside\n");
+    }
+
+    #[test]
+    fn flow_collections() {
+        same("a: [a, b]\nb: {a: 1, b: \"x\"}\nc: []\nd: {}\ne: [1, [2, [3]], {k: v}]\n");
+        same("a: {\"k\":1, 'q': [x y, -1]}\n");
+        same("[a, b]\n");
+    }
+
+    #[test]
+    fn documents_lines_and_empty_flags() {
+        let docs = same("# c\n---\na: 1\n---\n# only\n---\n- x\n...\n---\n~\n---\n");
+        assert_eq!(docs.len(), 5);
+        assert_eq!(docs[0].line, 3);
+        assert!(docs[1].empty && docs[3].empty && docs[4].empty);
+        same("");
+        same("# only a comment\n");
+        same("---");
+        same("a: 1\n...\nb: 2\n");
+        same("--- # c\n...\n...\n");
+    }
+
+    #[test]
+    fn falls_back_outside_the_subset() {
+        for t in [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "<<: {a: 1}\n",
+            "a: 1\na: 2\n",
+            "a: multi\n  line\n",
+            "a: \"multi\n  line\"\n",
+            "a: [1,\n  2]\n",
+            "? complex\n: key\n",
+            "%YAML 1.1\n---\na: 1\n",
+            "a:\n\t- x\n",
+            "\u{feff}a: 1\n",
+            "a: 1\r\n",
+            "a: |\n  x\n y: 1\n",
+            "a: b: c\n",
+            "a: - x\n",
+            "|\n  root block\n",
+            "a: 1\n b: 2\n",
+            "[a]: b\n",
+            "a: \"\\q\"\n",
+            "a: {b:1}\n",
+            "a: [b: c]\n",
+            "a: [b, ]\n",
+            "a: |0\n  x\n",
+            "a: \"x\"#c\n",
+            "- a\nb: 1\n",
+            "a:\n  b\n",
+        ] {
+            falls_back(t);
+        }
+    }
+
+    #[test]
+    fn limits_send_us_to_the_slow_path() {
+        let deep = "a:\n  b:\n    c:\n      d: 1\n";
+        let tight = Limits {
+            max_depth: 2,
+            max_nodes: 100,
+        };
+        assert!(parse_stream_fast(deep, tight).is_none());
+        let few = Limits {
+            max_depth: 100,
+            max_nodes: 3,
+        };
+        assert!(parse_stream_fast(deep, few).is_none());
+        assert!(parse_stream_fast(deep, Limits::default()).is_some());
+    }
+
+    #[test]
+    fn truncated_inputs_never_panic() {
+        let text = "a: \"\\u00e9x\"\nb: |+2\n   x\n\nc: [1, {d: 'e''f'}]\n- - x\n\u{e9}: >-\n";
+        for (i, _) in text.char_indices() {
+            let _ = parse_stream_fast(&text[..i], Limits::default());
+        }
     }
 }

@@ -26,12 +26,7 @@ fn check(text: &str, limits: Limits) -> Option<usize> {
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
         let p = entry.path();
-        if p.is_file()
-            && matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml")
-            )
-        {
+        if p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             out.push(p.to_path_buf());
         }
     }
@@ -43,7 +38,11 @@ fn corpus_dir() -> Option<PathBuf> {
     match std::env::var_os("KPIPE_CORPUS") {
         Some(dir) => {
             let dir = root.join(dir);
-            assert!(dir.is_dir(), "KPIPE_CORPUS={} is not a folder", dir.display());
+            assert!(
+                dir.is_dir(),
+                "KPIPE_CORPUS={} is not a folder",
+                dir.display()
+            );
             Some(dir)
         }
         None => {
@@ -51,7 +50,10 @@ fn corpus_dir() -> Option<PathBuf> {
             if dir.is_dir() {
                 Some(dir)
             } else {
-                println!("skipping the corpus: KPIPE_CORPUS unset and {} missing", dir.display());
+                println!(
+                    "skipping the corpus: KPIPE_CORPUS unset and {} missing",
+                    dir.display()
+                );
                 None
             }
         }
@@ -115,7 +117,11 @@ fn rendered_example_takes_the_fast_path() {
         .arg(&sessions)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let docs = check(&text, Limits::default()).expect("rendered output must take the fast path");
     println!("rendered example: {docs} documents on the fast path");
@@ -253,8 +259,7 @@ const SCALARS: &[&str] = &[
 ];
 
 const BLOCK_HEADERS: &[&str] = &[
-    "|", "|-", "|+", ">", ">-", ">+", "|2", "|1-", ">2+", "|+2", "|0", "| # c", "|#c", "|\t",
-    ">9",
+    "|", "|-", "|+", ">", ">-", ">+", "|2", "|1-", ">2+", "|+2", "|0", "| # c", "|#c", "|\t", ">9",
 ];
 
 const BLOCK_LINES: &[&str] = &[
@@ -273,18 +278,76 @@ const BLOCK_LINES: &[&str] = &[
 
 /// Keys and scalars the fast path accepts, so that clean texts exercise deep structures.
 const CLEAN_KEYS: &[&str] = &[
-    "a", "b", "name", "on", "y", "0600", "key with space", "\"quoted key\"", "'single'",
-    "\"a: b\"", "a:b", "-dash", "é", "a#b", "~", "x.y/z", "'it''s'",
+    "a",
+    "b",
+    "name",
+    "on",
+    "y",
+    "0600",
+    "key with space",
+    "\"quoted key\"",
+    "'single'",
+    "\"a: b\"",
+    "a:b",
+    "-dash",
+    "é",
+    "a#b",
+    "~",
+    "x.y/z",
+    "'it''s'",
 ];
 const CLEAN_SCALARS: &[&str] = &[
-    "x", "yes", "No", "~", "null", "0600", "09", "0x1F", "1_000", "-1", "1e3", ".5", "-.inf",
-    ".NaN", "12:30", "\"a#b\"", "a#b", "'it''s'", "\"a: b\"", "'- x'",
-    "\"\\t\\n \\x41 \\u00e9 \\U0001F600 \\/ \\ \\e\"", "\"\"", "''", "-c", "a b  c",
-    "[a, b]", "[]", "{}", "{a: 1, b: \"x\"}", "[1, [2, [3]], {k: v}]", "{\"a\":1}", "[-1, -x]",
-    "[a b, 'c d']", "{a: [1, 2], b: {c: d}}", "é ü", "trailing   ", "\"tab\tin\"",
+    "x",
+    "yes",
+    "No",
+    "~",
+    "null",
+    "0600",
+    "09",
+    "0x1F",
+    "1_000",
+    "-1",
+    "1e3",
+    ".5",
+    "-.inf",
+    ".NaN",
+    "12:30",
+    "\"a#b\"",
+    "a#b",
+    "'it''s'",
+    "\"a: b\"",
+    "'- x'",
+    "\"\\t\\n \\x41 \\u00e9 \\U0001F600 \\/ \\ \\e\"",
+    "\"\"",
+    "''",
+    "-c",
+    "a b  c",
+    "[a, b]",
+    "[]",
+    "{}",
+    "{a: 1, b: \"x\"}",
+    "[1, [2, [3]], {k: v}]",
+    "{\"a\":1}",
+    "[-1, -x]",
+    "[a b, 'c d']",
+    "{a: [1, 2], b: {c: d}}",
+    "é ü",
+    "trailing   ",
+    "\"tab\tin\"",
 ];
-const CLEAN_HEADERS: &[&str] = &["|", "|-", "|+", ">", ">-", ">+", "|2", "|1-", ">2+", "| # c"];
-const CLEAN_LINES: &[&str] = &["text", "more text", "  indented", "", "   ", "a # b", "x\ty", "#h"];
+const CLEAN_HEADERS: &[&str] = &[
+    "|", "|-", "|+", ">", ">-", ">+", "|2", "|1-", ">2+", "| # c",
+];
+const CLEAN_LINES: &[&str] = &[
+    "text",
+    "more text",
+    "  indented",
+    "",
+    "   ",
+    "a # b",
+    "x\ty",
+    "#h",
+];
 
 struct Gen<'r> {
     rng: &'r mut Rng,
@@ -328,13 +391,19 @@ impl Gen<'_> {
     }
 
     fn block_scalar(&mut self, indent: usize) {
-        let h = self.rng.pick(if self.clean { CLEAN_HEADERS } else { BLOCK_HEADERS });
+        let h = self.rng.pick(if self.clean {
+            CLEAN_HEADERS
+        } else {
+            BLOCK_HEADERS
+        });
         self.out.push_str(h);
         self.out.push('\n');
         let n = self.rng.below(4);
         let ind = indent + 1 + self.rng.below(3);
         for _ in 0..n {
-            let l = self.rng.pick(if self.clean { CLEAN_LINES } else { BLOCK_LINES });
+            let l = self
+                .rng
+                .pick(if self.clean { CLEAN_LINES } else { BLOCK_LINES });
             if !l.is_empty() {
                 self.pad(ind);
             }
@@ -353,7 +422,9 @@ impl Gen<'_> {
         match self.rng.below(if depth > 3 { 3 } else { 8 }) {
             0 | 1 => {
                 self.out.push(' ');
-                let s = self.rng.pick(if self.clean { CLEAN_SCALARS } else { SCALARS });
+                let s = self
+                    .rng
+                    .pick(if self.clean { CLEAN_SCALARS } else { SCALARS });
                 self.out.push_str(s);
                 self.comment();
                 self.out.push('\n');
@@ -436,14 +507,17 @@ impl Gen<'_> {
         let docs = 1 + self.rng.below(3);
         for d in 0..docs {
             if d > 0 || self.rng.chance(30) {
-                self.out.push_str(self.rng.pick(&["---\n", "--- # c\n", "---\n---\n"]));
+                self.out
+                    .push_str(self.rng.pick(&["---\n", "--- # c\n", "---\n---\n"]));
             }
             self.noise_lines(0);
             let indent = if self.rng.chance(10) { 2 } else { 0 };
             match self.rng.below(6) {
                 0 => self.seq(indent, 0),
                 1 => {
-                    let s = self.rng.pick(if self.clean { CLEAN_SCALARS } else { SCALARS });
+                    let s = self
+                        .rng
+                        .pick(if self.clean { CLEAN_SCALARS } else { SCALARS });
                     self.out.push_str(s);
                     self.out.push('\n');
                 }
@@ -537,7 +611,10 @@ fn generated_texts_agree() {
         "{total} generated texts: {fast} on the fast path ({fast_docs} documents); \
          {mutated_fast} of {total} mutated texts on the fast path"
     );
-    assert!(fast > total / 10, "only {fast} generated texts took the fast path");
+    assert!(
+        fast > total / 10,
+        "only {fast} generated texts took the fast path"
+    );
     assert!(mutated_fast > total / 20);
 }
 
