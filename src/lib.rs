@@ -3,6 +3,9 @@
 //! Stages (see DESIGN.md): `values` → `session` → `template` → `manifest` → `validate` →
 //! `output` / `diff` / `deploy`. Each module owns one stage; data moves forward only.
 
+pub mod cli;
+pub mod diff;
 pub mod exit;
+pub mod live;
 pub mod manifest;
 pub mod yaml;
