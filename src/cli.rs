@@ -1,25 +1,236 @@
-//! Command-line definitions (minimal until the full CLI lands on main).
+//! Command-line surface: clap definitions and the mapping to stage calls and exit codes.
 
-use clap::{Parser, Subcommand};
+use crate::exit;
+use crate::output::{self, SessionOutput};
+use crate::render::{Pipeline, RenderRequest};
+use crate::session::{self, SessionOptions};
+use crate::template::TemplateOptions;
+use crate::values::{self, SetKind};
+use crate::yaml::Limits;
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
 
-#[derive(Debug, Parser)]
-#[command(name = "kpipe", version, about = "Render, lint, diff and deploy per-session pipelines")]
+#[derive(Parser, Debug)]
+#[command(
+    name = "kpipe",
+    version,
+    about = "Render, lint, diff and deploy per-session Argo Workflow / kapp-controller pipelines",
+    long_about = None,
+    after_help = "Exit codes: 0 success / no changes, 1 changes found, 2 bad input or usage, 3 environment failure."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Show what deploying would change (kapp semantics); exit 1 when there are changes.
+    /// Render a pipeline folder into canonical YAML for one session or many
+    Render(RenderCmd),
+    /// Show what deploying would change, the way kapp decides it (exit 1 when there are changes)
     Diff(DiffCmd),
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Args, Debug)]
 pub struct DiffCmd {
-    /// Namespace for namespaced resources written without one.
-    #[arg(short = 'n', long)]
-    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub inputs: RenderArgs,
     #[command(flatten)]
     pub diff: crate::diff::cmd::DiffArgs,
+}
+
+/// Inputs shared by every command that renders a pipeline folder.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RenderArgs {
+    /// Pipeline folder: values.yaml, templates/*.yaml, optional sessions.yaml and values.schema.json
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Extra values file (repeatable; later files win). Maps merge deeply; lists and scalars are
+    /// replaced (as helm and ytt's --data-values-file do; unlike ytt's #@data/values overlays,
+    /// lists are not appended)
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+
+    /// Set a value: a.b=v (true/false/null/numbers inferred, like helm; a={x,y} for a list;
+    /// comma-separated pairs; \ escapes , . =)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// Set a value that always stays a string
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+
+    /// Set a value parsed as YAML: a.b='[1, 2]'
+    #[arg(long = "set-yaml", value_name = "KEY=YAML")]
+    pub set_yaml: Vec<String>,
+
+    /// Read values from environment variables PREFIX_a__b=v (sets a.b to the string v; ytt's rule)
+    #[arg(long = "values-env", value_name = "PREFIX")]
+    pub values_env: Option<String>,
+
+    /// Render one session: sets session_name and session_namespace to NAME
+    #[arg(long, value_name = "NAME", conflicts_with = "sessions")]
+    pub session: Option<String>,
+
+    /// Render every session listed in FILE (a list of maps of session variables), in file order.
+    /// Default: DIR/sessions.yaml when --session is not given
+    #[arg(long, value_name = "FILE")]
+    pub sessions: Option<PathBuf>,
+
+    /// Set or override a session variable (repeatable); also resolves ${KEY}
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+
+    /// Read the Educates session variables (SESSION_NAMESPACE, INGRESS_DOMAIN, …) from the environment
+    #[arg(long)]
+    pub vars_from_env: bool,
+
+    /// Namespace for namespaced resources written without one
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// Treat KIND (or KIND.group) as cluster-scoped, beyond the built-in table (repeatable)
+    #[arg(long = "cluster-scoped", value_name = "KIND")]
+    pub cluster_scoped: Vec<String>,
+
+    /// Deepest YAML nesting accepted
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth, hide_short_help = true)]
+    pub max_yaml_depth: usize,
+
+    /// Most YAML nodes one document may hold after alias expansion (stops "billion laughs")
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_nodes, hide_short_help = true)]
+    pub max_yaml_nodes: usize,
+
+    /// Most template instructions one render may run (minijinja fuel; stops runaway loops)
+    #[arg(long, value_name = "N", default_value_t = TemplateOptions::default().fuel, hide_short_help = true)]
+    pub max_template_fuel: u64,
+}
+
+impl RenderArgs {
+    /// Turns the flags into a render request, reading the environment only where asked.
+    pub fn to_request(&self) -> Result<RenderRequest> {
+        let mut assignments = Vec::new();
+        if let Some(prefix) = &self.values_env {
+            assignments.extend(values::from_env(prefix, std::env::vars()));
+        }
+        for (flag, list, kind) in [
+            ("--set", &self.set, SetKind::Infer),
+            ("--set-string", &self.set_string, SetKind::String),
+            ("--set-yaml", &self.set_yaml, SetKind::Yaml),
+        ] {
+            for arg in list {
+                assignments.extend(values::parse_set(flag, arg, kind)?);
+            }
+        }
+        let vars = self
+            .vars
+            .iter()
+            .map(|v| session::parse_var(v))
+            .collect::<Result<Vec<_>>>()?;
+        let env_vars = if self.vars_from_env {
+            session::vars_from_env(std::env::vars())
+        } else {
+            Vec::new()
+        };
+        Ok(RenderRequest {
+            dir: self.dir.clone(),
+            values_files: self.values.clone(),
+            assignments,
+            sessions: SessionOptions {
+                session: self.session.clone(),
+                sessions_file: self.sessions.clone(),
+                vars,
+                env_vars,
+            },
+            namespace: self.namespace.clone(),
+            cluster_scoped: self.cluster_scoped.clone(),
+            limits: Limits {
+                max_depth: self.max_yaml_depth,
+                max_nodes: self.max_yaml_nodes,
+            },
+            template: TemplateOptions {
+                fuel: self.max_template_fuel,
+            },
+        })
+    }
+
+    /// Loads the pipeline these flags describe.
+    pub fn pipeline(&self) -> Result<Pipeline> {
+        crate::render::check_dir(&self.dir)?;
+        Pipeline::load(&self.to_request()?)
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct RenderCmd {
+    #[command(flatten)]
+    pub inputs: RenderArgs,
+
+    /// Output format on stdout
+    #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
+    pub format: RenderFormat,
+
+    /// Write DIR/<session>/<NN>-<kind>-<name>.yaml instead of stdout (atomic per file; files of
+    /// ours no longer rendered are removed; a failed render writes nothing)
+    #[arg(long, value_name = "DIR", conflicts_with = "format")]
+    pub output_dir: Option<PathBuf>,
+
+    /// With --output-dir: compare instead of writing; exit 1 listing stale, missing and extra files
+    #[arg(long, requires = "output_dir")]
+    pub check: bool,
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Render(cmd) => render(cmd),
+        Command::Diff(cmd) => crate::diff::cmd::run(&cmd.inputs, &cmd.diff, &mut std::io::stdout().lock()),
+    }
+}
+
+fn render(cmd: RenderCmd) -> Result<u8> {
+    let pipeline = cmd.inputs.pipeline()?;
+    let json = cmd.format == RenderFormat::Json;
+    let sessions: Vec<SessionOutput> =
+        pipeline.map_sessions(|_, set| SessionOutput::from_set(set, json))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if let Some(dir) = &cmd.output_dir {
+        if cmd.check {
+            let report = output::check_dir(dir, &sessions)?;
+            out.write_all(report.render(dir).as_bytes())?;
+            return Ok(if report.is_clean() {
+                exit::OK
+            } else {
+                exit::CHANGES
+            });
+        }
+        let report = output::write_dir(dir, &sessions)?;
+        let files: usize = sessions.iter().map(|s| s.resources.len()).sum();
+        eprintln!(
+            "wrote {} of {files} files for {} session(s) to {} ({} removed)",
+            report.stale.len() + report.missing.len(),
+            sessions.len(),
+            dir.display(),
+            report.extra.len()
+        );
+        return Ok(exit::OK);
+    }
+    let text = if json {
+        output::to_json(&sessions)?
+    } else {
+        output::to_stream(&sessions)
+    };
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(exit::OK)
 }

@@ -25,12 +25,15 @@ impl ResourceId {
     pub fn of(obj: &Value) -> Option<ResourceId> {
         let api_version = obj.get("apiVersion")?.as_str()?;
         let kind = obj.get("kind")?.as_str()?;
-        let meta = obj.get("metadata")?;
+        let empty = Value::Null;
+        let meta = obj.get("metadata").unwrap_or(&empty);
         let name = meta
             .get("name")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .or_else(|| meta.get("generateName").and_then(Value::as_str))?;
+            .or_else(|| meta.get("generateName").and_then(Value::as_str))
+            // kapp `Config` documents are read by kapp, never applied: they need no name.
+            .or_else(|| is_kapp_config(obj).then_some(""))?;
         let namespace = meta
             .get("namespace")
             .and_then(Value::as_str)
@@ -59,6 +62,15 @@ impl fmt::Display for ResourceId {
     }
 }
 
+/// True for a kapp `Config` document (`kapp.k14s.io/v1alpha1`, kind `Config`).
+pub fn is_kapp_config(obj: &Value) -> bool {
+    obj.get("kind").and_then(Value::as_str) == Some("Config")
+        && obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| group_of(v) == "kapp.k14s.io")
+}
+
 /// The group part of an apiVersion (`apps/v1` → `apps`, `v1` → ``).
 pub fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("")
@@ -69,6 +81,9 @@ pub fn group_of(api_version: &str) -> &str {
 pub struct SourceLoc {
     pub file: String,
     pub line: usize,
+    /// Index of the document in its file's rendered stream (to find it again).
+    #[serde(skip)]
+    pub doc: usize,
 }
 
 impl fmt::Display for SourceLoc {
@@ -206,10 +221,19 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("storage.k8s.io", "CSINode"),
     ("storage.k8s.io", "VolumeAttachment"),
     ("scheduling.k8s.io", "PriorityClass"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingAdmissionPolicyBinding",
+    ),
     ("networking.k8s.io", "IngressClass"),
     ("node.k8s.io", "RuntimeClass"),
     ("policy", "PodSecurityPolicy"),
@@ -248,7 +272,10 @@ impl Scopes {
                 continue;
             }
             let Some(spec) = o.get("spec") else { continue };
-            let group = spec.get("group").and_then(Value::as_str).unwrap_or_default();
+            let group = spec
+                .get("group")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             let kind = spec
                 .get("names")
                 .and_then(|n| n.get("kind"))
@@ -327,7 +354,9 @@ pub fn build_set(session: &str, docs: Vec<SourcedDoc>, opts: &BuildOptions) -> R
                 r.set_namespace(ns);
             }
         }
-        if let Some(prev) = seen.get(&r.id) {
+        // kapp merges any number of Config documents; they have no identity to clash on.
+        let unnamed_config = r.id.name.is_empty() && is_kapp_config(&r.object);
+        if let Some(prev) = seen.get(&r.id).filter(|_| !unnamed_config) {
             bail!(
                 "{}: duplicate resource {}: already defined at {prev}",
                 r.source,
@@ -397,6 +426,7 @@ mod tests {
             source: SourceLoc {
                 file: "templates/t.yaml".into(),
                 line,
+                doc: 0,
             },
         }
     }
@@ -410,8 +440,14 @@ mod tests {
         let set = build_set(
             "s",
             vec![
-                doc("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {}\n", 1),
-                doc("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n", 7),
+                doc(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {}\n",
+                    1,
+                ),
+                doc(
+                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n",
+                    7,
+                ),
             ],
             &opts,
         )
@@ -422,7 +458,10 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: team-a\ndata: {}\n"
         );
         assert_eq!(set.resources[1].id.namespace, None);
-        assert_eq!(set.resources[0].id.to_string(), "ConfigMap/c namespace: team-a");
+        assert_eq!(
+            set.resources[0].id.to_string(),
+            "ConfigMap/c namespace: team-a"
+        );
     }
 
     #[test]
@@ -430,7 +469,10 @@ mod tests {
         let d = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n";
         let e = build_set("s", vec![doc(d, 1), doc(d, 9)], &BuildOptions::default()).unwrap_err();
         let m = e.to_string();
-        assert!(m.starts_with("templates/t.yaml:9: duplicate resource Deployment/x (apps)"), "{m}");
+        assert!(
+            m.starts_with("templates/t.yaml:9: duplicate resource Deployment/x (apps)"),
+            "{m}"
+        );
         assert!(m.contains("templates/t.yaml:1"), "{m}");
     }
 
@@ -452,6 +494,8 @@ mod tests {
         let set = build_set("s", vec![doc(list, 1)], &BuildOptions::default()).unwrap();
         assert_eq!(set.resources.len(), 1);
         let e = build_set("s", vec![doc("just text", 3)], &BuildOptions::default()).unwrap_err();
-        assert!(e.to_string().starts_with("templates/t.yaml:3: document is a string"));
+        assert!(e
+            .to_string()
+            .starts_with("templates/t.yaml:3: document is a string"));
     }
 }

@@ -42,7 +42,11 @@ pub struct YamlError {
 
 impl std::fmt::Display for YamlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (line {}, column {})", self.message, self.line, self.col)
+        write!(
+            f,
+            "{} (line {}, column {})",
+            self.message, self.line, self.col
+        )
     }
 }
 
@@ -262,7 +266,8 @@ impl<'a> Builder<'a> {
                 self.count(&mark, 1)?;
                 let value = resolve_scalar(text, style, tag.as_ref()).map_err(|m| err(&mark, m))?;
                 if anchor > 0 {
-                    self.anchors.insert(anchor, (value.clone(), base.clone(), 1));
+                    self.anchors
+                        .insert(anchor, (value.clone(), base.clone(), 1));
                 }
                 // A plain empty scalar has no text of its own: mark it so empty documents are known.
                 let mut pos = base;
@@ -300,7 +305,8 @@ impl<'a> Builder<'a> {
                 let value = Value::Sequence(seq);
                 if anchor > 0 {
                     let size = self.nodes - start;
-                    self.anchors.insert(anchor, (value.clone(), pos.clone(), size));
+                    self.anchors
+                        .insert(anchor, (value.clone(), pos.clone(), size));
                 }
                 Ok((value, pos))
             }
@@ -316,7 +322,8 @@ impl<'a> Builder<'a> {
                     if ev == Event::MappingEnd {
                         break;
                     }
-                    let is_merge = matches!(&ev, Event::Scalar(s, TScalarStyle::Plain, _, None) if s == "<<");
+                    let is_merge =
+                        matches!(&ev, Event::Scalar(s, TScalarStyle::Plain, _, None) if s == "<<");
                     // Keys stay strings as written: JSON (and so the API server) has only string
                     // keys, and reading `on:` or `y:` as booleans is a YAML 1.1 trap, not intent.
                     let key = match ev {
@@ -378,7 +385,8 @@ impl<'a> Builder<'a> {
                 let value = Value::Mapping(map);
                 if anchor > 0 {
                     let size = self.nodes - start;
-                    self.anchors.insert(anchor, (value.clone(), pos.clone(), size));
+                    self.anchors
+                        .insert(anchor, (value.clone(), pos.clone(), size));
                 }
                 Ok((value, pos))
             }
@@ -650,7 +658,7 @@ fn emit_child(v: &Value, indent: usize, in_map: bool, out: &mut String) {
         }
         Value::String(s) if block_literal_ok(s) => {
             out.push(' ');
-            emit_block_literal(s, if in_map { indent + 2 } else { indent + 2 }, out);
+            emit_block_literal(s, indent + 2, out);
         }
         other => {
             out.push(' ');
@@ -700,15 +708,27 @@ pub fn format_float(f: f64) -> String {
         return ".nan".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     let a = f.abs();
     if a != 0.0 && !(1e-4..1e16).contains(&a) {
         let s = format!("{f:e}");
         // `1e300` → `1.0e+300`: a mantissa with a dot and a signed exponent is a float everywhere.
         let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let m = if m.contains('.') { m.to_string() } else { format!("{m}.0") };
-        let e = if e.starts_with('-') { e.to_string() } else { format!("+{e}") };
+        let m = if m.contains('.') {
+            m.to_string()
+        } else {
+            format!("{m}.0")
+        };
+        let e = if e.starts_with('-') {
+            e.to_string()
+        } else {
+            format!("+{e}")
+        };
         return format!("{m}e{e}");
     }
     let s = format!("{f}");
@@ -761,19 +781,17 @@ pub fn plain_ok(s: &str) -> bool {
     }
     let second = s.chars().nth(1);
     match first {
-        '-' | '?' | ':' => {
-            if second.is_none_or(|c| c.is_whitespace()) {
-                return false;
-            }
-        }
-        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@'
-        | '`' => return false,
+        '-' | '?' | ':' if second.is_none_or(|c| c.is_whitespace()) => return false,
+        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+        | '@' | '`' => return false,
         _ => {}
     }
     if s.contains(": ") || s.contains(" #") || s.contains(":\t") || s.contains("\t#") {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}') {
+    if s.chars().any(|c| {
+        c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
+    }) {
         return false;
     }
     if s.starts_with("---") || s.starts_with("...") {
@@ -797,8 +815,17 @@ fn looks_special_elsewhere(s: &str) -> bool {
         return true;
     }
     // Anything that starts like a number (digits, sign, dot) and is only number-ish characters.
-    let numberish = |c: u8| c.is_ascii_hexdigit() || b"+-._:xXoObB".contains(&c) || c == b' ' || c == b'T' || c == b't' || c == b'Z' || c == b'z';
-    if (b[0].is_ascii_digit() || (b.len() > 1 && matches!(b[0], b'-' | b'+' | b'.') && b[1].is_ascii_digit()))
+    let numberish = |c: u8| {
+        c.is_ascii_hexdigit()
+            || b"+-._:xXoObB".contains(&c)
+            || c == b' '
+            || c == b'T'
+            || c == b't'
+            || c == b'Z'
+            || c == b'z'
+    };
+    if (b[0].is_ascii_digit()
+        || (b.len() > 1 && matches!(b[0], b'-' | b'+' | b'.') && b[1].is_ascii_digit()))
         && b.iter().all(|&c| numberish(c))
     {
         return true;
@@ -811,7 +838,13 @@ fn block_literal_ok(s: &str) -> bool {
     if !s.contains('\n') || s.trim_matches('\n').is_empty() {
         return false;
     }
-    if s.chars().any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}') {
+    if s.chars().any(|c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || c == '\u{feff}'
+            || c == '\u{85}'
+            || c == '\u{2028}'
+            || c == '\u{2029}'
+    }) {
         return false;
     }
     // Lines of only blanks or with trailing blanks do not survive a literal block exactly.
@@ -900,7 +933,10 @@ mod tests {
     fn depth_limit() {
         let s = "[".repeat(500) + &"]".repeat(500);
         let e = parse_one(&s, Limits::default()).unwrap_err();
-        assert!(e.message.contains("nesting") || e.message.contains("recursion"), "{e}");
+        assert!(
+            e.message.contains("nesting") || e.message.contains("recursion"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -917,10 +953,45 @@ mod tests {
     #[test]
     fn quotes_what_would_change_meaning() {
         for s in [
-            "yes", "no", "on", "y", "N", "true", "null", "~", "", "0600", "1.0", "1e3", "-1",
-            ".inf", "12:30", "2001-12-14", "- x", "a: b", "a #b", "#x", "{{x}}", "*a", "&a",
-            "!t", "@x", "`x", "'q'", "\"d\"", "tab\tx", "x:", " lead", "trail ", "0x1F", "0o17",
-            "+1", ".5", "---", "=", "<<",
+            "yes",
+            "no",
+            "on",
+            "y",
+            "N",
+            "true",
+            "null",
+            "~",
+            "",
+            "0600",
+            "1.0",
+            "1e3",
+            "-1",
+            ".inf",
+            "12:30",
+            "2001-12-14",
+            "- x",
+            "a: b",
+            "a #b",
+            "#x",
+            "{{x}}",
+            "*a",
+            "&a",
+            "!t",
+            "@x",
+            "`x",
+            "'q'",
+            "\"d\"",
+            "tab\tx",
+            "x:",
+            " lead",
+            "trail ",
+            "0x1F",
+            "0o17",
+            "+1",
+            ".5",
+            "---",
+            "=",
+            "<<",
         ] {
             let v = Value::from(s);
             let mut out = String::new();
@@ -928,7 +999,14 @@ mod tests {
             assert_eq!(p(&out), v, "{s:?} emitted as {out:?}");
             assert!(!plain_ok(s), "{s:?} should be quoted");
         }
-        for s in ["x", "mlflow_entry=\"{{inputs.parameters.x}}\"", "-c", "a-b", "http://x:80/y", "main-user1"] {
+        for s in [
+            "x",
+            "mlflow_entry=\"{{inputs.parameters.x}}\"",
+            "-c",
+            "a-b",
+            "http://x:80/y",
+            "main-user1",
+        ] {
             assert!(plain_ok(s), "{s:?} should be plain");
         }
     }
@@ -936,8 +1014,17 @@ mod tests {
     #[test]
     fn strings_round_trip() {
         for s in [
-            "a\nb", "a\nb\n", "a\nb\n\n", "  indented\nx", "x\n\ny", "trailing \nx", "\nlead",
-            "ctl\u{1}x", "quote'in", "é ü", "a\r\nb",
+            "a\nb",
+            "a\nb\n",
+            "a\nb\n\n",
+            "  indented\nx",
+            "x\n\ny",
+            "trailing \nx",
+            "\nlead",
+            "ctl\u{1}x",
+            "quote'in",
+            "é ü",
+            "a\r\nb",
         ] {
             let mut m = Mapping::new();
             m.insert("k".into(), Value::from(s));
@@ -973,7 +1060,8 @@ mod tests {
 
     #[test]
     fn empty_documents_are_marked() {
-        let docs = parse_stream("---\n# only a comment\n---\na: 1\n---\n", Limits::default()).unwrap();
+        let docs =
+            parse_stream("---\n# only a comment\n---\na: 1\n---\n", Limits::default()).unwrap();
         let non_empty: Vec<_> = docs.iter().filter(|d| !d.empty).collect();
         assert_eq!(non_empty.len(), 1);
         assert_eq!(non_empty[0].line, 4);

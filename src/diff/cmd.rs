@@ -4,6 +4,7 @@ use super::ops::{diff_session, LiveIndex, Options};
 use super::ownership::{self, Ownership};
 use super::report::{self, Format};
 use super::DiffResult;
+use crate::cli::RenderArgs;
 use crate::exit;
 use crate::live::{Kubectl, LiveSource, OwnedQuery, Snapshot, Wanted};
 use crate::manifest::{build_set, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
@@ -80,10 +81,10 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Vec<SourcedDoc>> {
             let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
             let parsed = crate::yaml::parse_stream(&text, crate::yaml::Limits::default())
                 .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message))?;
-            for d in parsed.into_iter().filter(|d| !d.empty) {
+            for (i, d) in parsed.into_iter().enumerate().filter(|(_, d)| !d.empty) {
                 docs.push(SourcedDoc {
                     value: d.value,
-                    source: SourceLoc { file: f.display().to_string(), line: d.line },
+                    source: SourceLoc { file: f.display().to_string(), line: d.line, doc: i },
                 });
             }
         }
@@ -117,9 +118,9 @@ pub fn placement_namespace(flag: Option<&str>, source: &dyn LiveSource) -> Resul
     Ok(source.context_namespace()?.unwrap_or_else(|| "default".into()))
 }
 
-/// Scopes: the built-in table, plus what the server reports.
-pub fn scopes(source: &dyn LiveSource) -> Result<Scopes> {
-    let mut s = Scopes::new(&[]);
+/// Scopes: the built-in table and `--cluster-scoped` kinds, plus what the server reports.
+pub fn scopes(source: &dyn LiveSource, extra: &[String]) -> Result<Scopes> {
+    let mut s = Scopes::new(extra);
     for (g, k, namespaced) in source.scopes()? {
         s.set(&g, &k, namespaced);
     }
@@ -257,15 +258,36 @@ pub fn finish(result: &DiffResult, args: &DiffArgs, out: &mut dyn Write) -> Resu
     Ok(if result.has_changes() { exit::CHANGES } else { exit::OK })
 }
 
-/// `kpipe diff --files ...` (plain manifests, no rendering).
-pub fn run_files(args: &DiffArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8> {
-    if args.files.is_empty() {
-        bail!("nothing to diff: give --files FILE... (or a pipeline folder)");
+/// Places namespace-less namespaced resources of a rendered set (kapp's rule).
+pub fn place_namespaces(set: &mut ManifestSet, namespace: &str, scopes: &Scopes) {
+    let mut scopes = scopes.clone();
+    scopes.learn_crds(set.resources.iter().map(|r| &r.object));
+    for r in &mut set.resources {
+        if r.id.namespace.is_none()
+            && !super::config::is_config_doc(&r.object)
+            && !scopes.is_cluster_scoped(&r.id.group, &r.id.kind)
+        {
+            r.set_namespace(namespace);
+        }
     }
+}
+
+/// `kpipe diff [DIR] [render inputs]`, or `--files` for plain manifests.
+pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<u8> {
     let source = live_source(args)?;
-    let ns = placement_namespace(namespace, source.as_ref())?;
-    let scopes = scopes(source.as_ref())?;
-    let desired = files_desired(args, &ns, scopes)?;
+    let ns = placement_namespace(inputs.namespace.as_deref(), source.as_ref())?;
+    let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
+    let desired = if args.files.is_empty() {
+        let sets = inputs.pipeline()?.render_all()?;
+        sets.into_iter()
+            .map(|mut set| {
+                place_namespaces(&mut set, &ns, &scopes);
+                Desired { set, configs: Vec::new() }
+            })
+            .collect()
+    } else {
+        files_desired(args, &ns, scopes)?
+    };
     let result = diff_all(&desired, source.as_ref(), args, &ns)?;
     finish(&result, args, out)
 }

@@ -14,6 +14,9 @@ pub const NOOP_ANNOTATION: &str = "kapp.k14s.io/noop";
 pub const EXISTS_ANNOTATION: &str = "kapp.k14s.io/exists";
 pub const DISABLE_ORIGINAL_ANNOTATION: &str = "kapp.k14s.io/disable-original";
 pub const ORIGINAL_ANNOTATION: &str = "kapp.k14s.io/original";
+pub const NONCE_ANNOTATION: &str = "kapp.k14s.io/nonce";
+/// What the nonce shows as: kapp fills in the deploy time, so it always differs from live.
+pub const NONCE_PLACEHOLDER: &str = "(new nonce at deploy)";
 /// Label of kapp's app-record ConfigMaps: never a resource to diff or delete.
 pub const IS_APP_LABEL: &str = "kapp.k14s.io/is-app";
 
@@ -212,6 +215,12 @@ fn diff_resource(
     opts: &Options,
 ) -> Result<Change> {
     let has = |a: &str| ownership::has_annotation(&r.object, a);
+    let mut object = r.object.clone();
+    if let Some(Value::Mapping(anns)) = object.get_mut("metadata").and_then(|m| m.get_mut("annotations")) {
+        if let Some(v) = anns.get_mut(NONCE_ANNOTATION) {
+            *v = Value::from(NONCE_PLACEHOLDER);
+        }
+    }
     let mut change = Change {
         id: r.id.clone(),
         api_version: r.api_version.clone(),
@@ -233,7 +242,7 @@ fn diff_resource(
             change.reason = Some(format!("annotated {EXISTS_ANNOTATION}: waits for it to be created elsewhere"));
             return Ok(change);
         }
-        let mut new = r.object.clone();
+        let mut new = object.clone();
         if let Some(v) = stamp {
             ownership::insert_labels(&mut new, &r.id, key, v, cfg);
         }
@@ -259,7 +268,7 @@ fn diff_resource(
         }
         _ => None,
     };
-    let mut new = r.object.clone();
+    let mut new = object;
     let value = match &opts.ownership {
         Ownership::App { value, .. } => value.as_deref(),
         Ownership::Inferred => live_owner.or(stamp),
@@ -304,7 +313,7 @@ mod tests {
             .enumerate()
             .map(|(i, d)| SourcedDoc {
                 value: y(d),
-                source: SourceLoc { file: "t.yaml".into(), line: i + 1 },
+                source: SourceLoc { file: "t.yaml".into(), line: i + 1, doc: i },
             })
             .collect();
         let opts = BuildOptions {
@@ -405,6 +414,15 @@ data: {a: '1', server: added}"#);
         let cm_disabled = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, annotations: {kapp.k14s.io/disable-original: ''}}\ndata: {a: '1'}";
         let d = diff_session(&set(&[cm_disabled]), &LiveIndex::new(vec![live_obj]), &opts).unwrap();
         assert_eq!(ops(&d)[0].1, Op::Update);
+    }
+
+    #[test]
+    fn nonce_forces_an_update() {
+        let j = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, annotations: {kapp.k14s.io/nonce: ''}}\nspec: {backoffLimit: 0}";
+        let live = LiveIndex::new(vec![y("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: demo, annotations: {kapp.k14s.io/nonce: '1700000000'}}\nspec: {backoffLimit: 0}")]);
+        let d = diff_session(&set(&[j]), &live, &Options::default()).unwrap();
+        assert_eq!(ops(&d), vec![("j".into(), Op::Update)]);
+        assert_eq!(d.changes[0].changed_paths, vec!["metadata.annotations[\"kapp.k14s.io/nonce\"]"]);
     }
 
     #[test]

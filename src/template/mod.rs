@@ -1,0 +1,279 @@
+//! The template stage: minijinja with strict undefined, `${NAME}` placeholders, Argo's own
+//! `{{…}}` expressions passed through, and file loading confined to the pipeline folder.
+//!
+//! Templates are compiled once per run and rendered per session. A second dialect (ytt's
+//! data-values subset) can be added as another `Dialect` beside Jinja: the other stages only see
+//! rendered text.
+
+mod filters;
+pub mod lines;
+mod preprocess;
+
+pub use filters::{b64decode, b64encode, dns_label};
+pub use preprocess::{is_argo_expression, preprocess, ARGO_ROOTS};
+
+use crate::session::Session;
+use anyhow::{bail, Context, Result};
+use minijinja::{Environment, ErrorKind, State, UndefinedBehavior};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// Options of the template stage.
+#[derive(Debug, Clone)]
+pub struct TemplateOptions {
+    /// minijinja fuel: the most instructions one render may run (stops runaway loops).
+    pub fuel: u64,
+}
+
+impl Default for TemplateOptions {
+    fn default() -> Self {
+        TemplateOptions { fuel: 50_000_000 }
+    }
+}
+
+/// Compiled templates of one pipeline folder.
+pub struct Renderer {
+    env: Environment<'static>,
+    /// Output templates (not partials), as `templates/<path>` names, sorted.
+    outputs: Vec<String>,
+    /// Original sources by template name, for line mapping and error context.
+    sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>>,
+}
+
+/// The folder that holds a pipeline and everything its templates may read.
+#[derive(Debug, Clone)]
+pub struct Root {
+    pub dir: PathBuf,
+    canonical: PathBuf,
+}
+
+impl Root {
+    pub fn new(dir: &Path) -> Result<Root> {
+        let canonical = dir
+            .canonicalize()
+            .with_context(|| format!("{}: pipeline folder not found", dir.display()))?;
+        if !canonical.is_dir() {
+            bail!("{}: not a folder", dir.display());
+        }
+        Ok(Root {
+            dir: dir.to_path_buf(),
+            canonical,
+        })
+    }
+
+    /// Resolves a template name relative to `templates/`, then to the folder itself, refusing
+    /// absolute paths, `..`, and symlinks that lead outside the folder.
+    pub fn resolve(&self, name: &str) -> std::result::Result<Option<PathBuf>, String> {
+        let rel = Path::new(name);
+        if rel.is_absolute() || name.starts_with('/') || name.starts_with('\\') {
+            return Err(format!(
+                "{name:?}: absolute paths are not allowed in templates"
+            ));
+        }
+        if rel
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return Err(format!(
+                "{name:?}: `..` is not allowed: templates read only inside the pipeline folder"
+            ));
+        }
+        for base in [self.canonical.join("templates"), self.canonical.clone()] {
+            let candidate = base.join(rel);
+            if candidate.symlink_metadata().is_err() {
+                continue;
+            }
+            let real = candidate
+                .canonicalize()
+                .map_err(|e| format!("{name:?}: {e} (a symlink loop?)"))?;
+            if !real.starts_with(&self.canonical) {
+                return Err(format!(
+                    "{name:?}: symlink leads outside the pipeline folder"
+                ));
+            }
+            if real.is_file() {
+                return Ok(Some(real));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Renderer {
+    /// Loads `DIR/templates/**.{yaml,yml}`; names starting with `_` are partials.
+    pub fn load(root: &Root, opts: &TemplateOptions) -> Result<Renderer> {
+        let tdir = root.dir.join("templates");
+        if !tdir.is_dir() {
+            bail!("{}: no templates/ folder", tdir.display());
+        }
+        let mut outputs = Vec::new();
+        for entry in walkdir::WalkDir::new(&tdir)
+            .sort_by_file_name()
+            .follow_links(false)
+        {
+            let entry =
+                entry.with_context(|| format!("{}: cannot list templates", tdir.display()))?;
+            let ft = entry.file_type();
+            if ft.is_dir() {
+                continue;
+            }
+            let rel = entry
+                .path()
+                .strip_prefix(&tdir)
+                .context("template outside templates/")?;
+            let rel_s = rel.to_string_lossy().replace('\\', "/");
+            let is_yaml = rel_s.ends_with(".yaml") || rel_s.ends_with(".yml");
+            let partial = rel
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with('_'));
+            if !is_yaml || partial {
+                continue;
+            }
+            // Symlinked templates must stay inside the folder too.
+            if ft.is_symlink() {
+                root.resolve(&rel_s)
+                    .map_err(|m| anyhow::anyhow!("templates/{rel_s}: {m}"))?;
+            }
+            outputs.push(format!("templates/{rel_s}"));
+        }
+        if outputs.is_empty() {
+            bail!("{}: no templates (*.yaml) in templates/", tdir.display());
+        }
+        let sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>> = Arc::default();
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        // minijinja JSON-escapes `.yaml` templates by default; YAML authors quote themselves.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_fuel(Some(opts.fuel));
+        env.set_recursion_limit(64);
+        filters::register(&mut env);
+        env.add_function("__placeholder", placeholder);
+        let loader_root = root.clone();
+        let loader_sources = sources.clone();
+        env.set_loader(move |name| {
+            // `templates/x.yaml` (our output names) and `x.yaml` (include names) both work.
+            let path = match loader_root.resolve(name) {
+                Ok(Some(p)) => p,
+                Ok(None) => return Ok(None),
+                Err(m) => return Err(minijinja::Error::new(ErrorKind::TemplateNotFound, m)),
+            };
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                minijinja::Error::new(ErrorKind::TemplateNotFound, format!("{name}: {e}"))
+            })?;
+            let processed = preprocess(&text);
+            if let Ok(mut s) = loader_sources.write() {
+                s.insert(name.to_string(), Arc::from(text.as_str()));
+            }
+            Ok(Some(processed))
+        });
+        let r = Renderer {
+            env,
+            outputs,
+            sources,
+        };
+        // Compile every output now so syntax errors surface before any session renders.
+        for name in &r.outputs {
+            r.env.get_template(name).map_err(|e| r.describe(&e, name))?;
+        }
+        Ok(r)
+    }
+
+    /// Output template names (`templates/…`), in render order.
+    pub fn outputs(&self) -> &[String] {
+        &self.outputs
+    }
+
+    /// Adds a values file as a template rendered over the session (no `values` in context).
+    pub fn add_values_template(&mut self, name: &str, text: &str) -> Result<()> {
+        if let Ok(mut s) = self.sources.write() {
+            s.insert(name.to_string(), Arc::from(text));
+        }
+        self.env
+            .add_template_owned(name.to_string(), preprocess(text))
+            .map_err(|e| self.describe(&e, name))
+    }
+
+    /// The original source of a template, once loaded.
+    pub fn source(&self, name: &str) -> Option<Arc<str>> {
+        self.sources.read().ok()?.get(name).cloned()
+    }
+
+    /// Renders `name` with the session variables and, for pipeline templates, the values.
+    pub fn render(
+        &self,
+        name: &str,
+        session: &Session,
+        values: Option<&serde_yaml::Value>,
+    ) -> Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.describe(&e, name))?;
+        let mut ctx: BTreeMap<&str, minijinja::Value> = BTreeMap::new();
+        for (k, v) in &session.vars {
+            ctx.insert(k.as_str(), minijinja::Value::from(v.as_str()));
+        }
+        ctx.insert("session", minijinja::Value::from_serialize(&session.vars));
+        if let Some(v) = values {
+            ctx.insert("values", minijinja::Value::from_serialize(v));
+        }
+        tmpl.render(ctx).map_err(|e| self.describe(&e, name))
+    }
+
+    /// Turns a minijinja error into `file:line: message` plus the offending source line.
+    fn describe(&self, err: &minijinja::Error, fallback: &str) -> anyhow::Error {
+        // The innermost error (an include's) carries the real location.
+        let mut inner: &minijinja::Error = err;
+        while let Some(next) =
+            std::error::Error::source(inner).and_then(|s| s.downcast_ref::<minijinja::Error>())
+        {
+            inner = next;
+        }
+        let name = inner.name().unwrap_or(fallback).to_string();
+        let line = inner.line().unwrap_or(0);
+        let what = match (inner.kind(), inner.detail()) {
+            (ErrorKind::UndefinedError, Some(d)) => format!("undefined value: {d}"),
+            (ErrorKind::UndefinedError, None) => "undefined value (strict mode: every name must be defined; use `| default(...)` for optional values)".to_string(),
+            (ErrorKind::OutOfFuel, _) => "template ran too long (out of fuel): a runaway loop? raise with --max-template-fuel".to_string(),
+            (ErrorKind::InvalidOperation, Some(d)) => d.to_string(),
+            (_, Some(d)) => format!("{}: {d}", inner.kind()),
+            (k, None) => k.to_string(),
+        };
+        let mut msg = format!("{name}:{line}: {what}");
+        if let Some(src) = self.source(&name) {
+            if let Some(text) = src.lines().nth(line.saturating_sub(1)) {
+                if line > 0 {
+                    msg.push_str(&format!("\n  {line} | {}", text.trim_end()));
+                }
+            }
+        }
+        anyhow::anyhow!(msg)
+    }
+}
+
+/// `${NAME}`: the session variable of that name (exact, then lower-case Educates name).
+fn placeholder(
+    state: &State,
+    name: String,
+) -> std::result::Result<minijinja::Value, minijinja::Error> {
+    let session = state.lookup("session");
+    if let Some(s) = &session {
+        for key in [name.clone(), name.to_ascii_lowercase()] {
+            if let Ok(v) = s.get_attr(&key) {
+                if !v.is_undefined() {
+                    return Ok(v);
+                }
+            }
+        }
+    }
+    Err(minijinja::Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "unresolved placeholder ${{{name}}}: set it with --var {name}=… or a session variable (write $${{{name}}} for a literal ${{{name}}})"
+        ),
+    ))
+}
