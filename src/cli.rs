@@ -193,7 +193,9 @@ pub struct RenderCmd {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Render(cmd) => render(cmd),
-        Command::Diff(cmd) => crate::diff::cmd::run(&cmd.inputs, &cmd.diff, &mut std::io::stdout().lock()),
+        Command::Diff(cmd) => {
+            crate::diff::cmd::run(&cmd.inputs, &cmd.diff, &mut std::io::stdout().lock())
+        }
     }
 }
 

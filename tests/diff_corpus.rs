@@ -26,7 +26,10 @@ fn corpus() -> Option<PathBuf> {
             if p.is_dir() {
                 Some(p)
             } else {
-                eprintln!("skipped: corpus not found at {} (set KPIPE_CORPUS)", p.display());
+                eprintln!(
+                    "skipped: corpus not found at {} (set KPIPE_CORPUS)",
+                    p.display()
+                );
                 None
             }
         }
@@ -37,14 +40,24 @@ fn docs(objects: Vec<Value>, file: &str) -> Vec<SourcedDoc> {
     objects
         .into_iter()
         .enumerate()
-        .map(|(i, value)| SourcedDoc { value, source: SourceLoc { file: file.into(), line: 1, doc: i } })
+        .map(|(i, value)| SourcedDoc {
+            value,
+            source: SourceLoc {
+                file: file.into(),
+                line: 1,
+                doc: i,
+            },
+        })
         .collect()
 }
 
 /// Diffs desired objects against live objects, placing namespace-less ones in `ns`.
 fn run(desired: Vec<Value>, live: Vec<Value>, ns: &str) -> SessionDiff {
     let (configs, docs) = partition_configs(docs(desired, "desired"));
-    let opts = BuildOptions { namespace: Some(ns.into()), scopes: Scopes::new(&[]) };
+    let opts = BuildOptions {
+        namespace: Some(ns.into()),
+        scopes: Scopes::new(&[]),
+    };
     let set = build_set("corpus", docs, &opts).unwrap();
     diff_session(&set, &configs, &LiveIndex::new(live), &Options::default()).unwrap()
 }
@@ -54,7 +67,11 @@ fn load(p: &Path) -> Vec<Value> {
 }
 
 fn paths(d: &SessionDiff) -> Vec<&str> {
-    let mut v: Vec<&str> = d.changes[0].changed_paths.iter().map(String::as_str).collect();
+    let mut v: Vec<&str> = d.changes[0]
+        .changed_paths
+        .iter()
+        .map(String::as_str)
+        .collect();
     v.sort();
     v
 }
@@ -110,12 +127,19 @@ fn pairs_report_what_kapp_would() {
             ],
         ),
         // null vs "": a change; the kubectl last-applied annotation is not the user's: removed.
-        ("secret-wordpress", "argocd", Op::Update, &["data.smtp-password", "metadata.annotations"]),
+        (
+            "secret-wordpress",
+            "argocd",
+            Op::Update,
+            &["data.smtp-password", "metadata.annotations"],
+        ),
     ];
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        let Some((stem, ext)) = name.split_once(".desired.") else { continue };
+        let Some((stem, ext)) = name.split_once(".desired.") else {
+            continue;
+        };
         seen += 1;
         let (_, ns, op, want) = expected
             .iter()
@@ -142,7 +166,11 @@ fn pairs_in_the_wrong_namespace_are_creates() {
         "default",
     );
     assert_eq!(d.changes[0].op, Op::Create);
-    assert_eq!(d.changes.len(), 1, "an unowned live object is never deleted");
+    assert_eq!(
+        d.changes.len(),
+        1,
+        "an unowned live object is never deleted"
+    );
 }
 
 #[test]
@@ -168,7 +196,12 @@ fn every_live_object_against_itself_is_noop() {
             strip_server_fields(&mut desired);
             let d = run(vec![desired], vec![live], &ns);
             assert_eq!(d.changes.len(), 1, "{name}");
-            assert_eq!(d.changes[0].op, Op::Noop, "{name}: {:?}", d.changes[0].changed_paths);
+            assert_eq!(
+                d.changes[0].op,
+                Op::Noop,
+                "{name}: {:?}",
+                d.changes[0].changed_paths
+            );
             n += 1;
         }
     }
@@ -180,7 +213,10 @@ fn workshop_rule_keeps_a_live_workflow() {
     let Some(c) = corpus() else { return };
     let dir = c.join("E-live-objects");
     let live = load(&dir.join("argo-workflow-live-dag-retry-succeeded.yaml"));
-    let ns = live[0]["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+    let ns = live[0]["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
     let mut desired = live[0].clone();
     strip_server_fields(&mut desired);
     // The rendered Workflow differs from the running one (new entrypoint, other labels).
@@ -202,7 +238,9 @@ rebaseRules:
     assert_eq!(d.changes[0].op, Op::Noop);
     let d = run(vec![desired], live, &ns);
     assert_eq!(d.changes[0].op, Op::Update);
-    assert!(d.changes[0].changed_paths.contains(&"spec.entrypoint".to_string()));
+    assert!(d.changes[0]
+        .changed_paths
+        .contains(&"spec.entrypoint".to_string()));
 }
 
 #[test]
@@ -216,8 +254,17 @@ fn corpus_kapp_configs_parse() {
     let mut desired = vec![serde_yaml::from_str::<Value>(pod).unwrap()];
     desired.extend(cfg);
     let d = run(desired, vec![serde_yaml::from_str(live).unwrap()], "d");
-    assert_eq!(d.changes[0].op, Op::Noop, "{:?}", d.changes[0].changed_paths);
-    let d = run(vec![serde_yaml::from_str(pod).unwrap()], vec![serde_yaml::from_str(live).unwrap()], "d");
+    assert_eq!(
+        d.changes[0].op,
+        Op::Noop,
+        "{:?}",
+        d.changes[0].changed_paths
+    );
+    let d = run(
+        vec![serde_yaml::from_str(pod).unwrap()],
+        vec![serde_yaml::from_str(live).unwrap()],
+        "d",
+    );
     assert_eq!(d.changes[0].op, Op::Update);
 }
 
@@ -226,7 +273,11 @@ fn snapshot_source_reads_corpus_files() {
     let Some(c) = corpus() else { return };
     let s = Snapshot::load(&c.join("E-live-objects")).unwrap();
     let owned = s
-        .list_owned(&kpipe::live::OwnedQuery { label_key: "kapp.k14s.io/app".into(), values: vec!["x".into()], group_kinds: vec![] })
+        .list_owned(&kpipe::live::OwnedQuery {
+            label_key: "kapp.k14s.io/app".into(),
+            values: vec!["x".into()],
+            group_kinds: vec![],
+        })
         .unwrap();
     assert!(owned.is_empty());
     assert!(s.objects().len() >= 12);

@@ -30,7 +30,12 @@ pub struct DiffArgs {
     #[arg(long, value_name = "cluster|FILE|DIR", default_value = "cluster")]
     pub live: String,
     /// Context lines as kapp counts them (N-1 before a change, N after); negative = all.
-    #[arg(long, default_value_t = 2, allow_negative_numbers = true, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 2,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
     pub context: i64,
     /// Show Secret `data`/`stringData` values instead of masking them.
     #[arg(long)]
@@ -68,7 +73,11 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Vec<SourcedDoc>> {
             let mut v = Vec::new();
             for e in walkdir::WalkDir::new(p).sort_by_file_name() {
                 let e = e.with_context(|| format!("reading {}", p.display()))?;
-                let ext = e.path().extension().and_then(|x| x.to_str()).unwrap_or_default();
+                let ext = e
+                    .path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .unwrap_or_default();
                 if e.file_type().is_file() && matches!(ext, "yaml" | "yml" | "json") {
                     v.push(e.path().to_path_buf());
                 }
@@ -78,13 +87,20 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Vec<SourcedDoc>> {
             vec![p.clone()]
         };
         for f in files {
-            let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-            let parsed = crate::yaml::parse_stream(&text, crate::yaml::Limits::default())
-                .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message))?;
+            let text =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            let parsed =
+                crate::yaml::parse_stream(&text, crate::yaml::Limits::default()).map_err(|e| {
+                    anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message)
+                })?;
             for (i, d) in parsed.into_iter().enumerate().filter(|(_, d)| !d.empty) {
                 docs.push(SourcedDoc {
                     value: d.value,
-                    source: SourceLoc { file: f.display().to_string(), line: d.line, doc: i },
+                    source: SourceLoc {
+                        file: f.display().to_string(),
+                        line: d.line,
+                        doc: i,
+                    },
                 });
             }
         }
@@ -97,7 +113,8 @@ fn color_on(choice: ColorChoice) -> bool {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
         }
     }
 }
@@ -105,7 +122,10 @@ fn color_on(choice: ColorChoice) -> bool {
 /// The live source named by `--live`.
 pub fn live_source(args: &DiffArgs) -> Result<Box<dyn LiveSource>> {
     if args.live == "cluster" {
-        return Ok(Box::new(Kubectl::new(args.kubeconfig.clone(), args.kube_context.clone())?));
+        return Ok(Box::new(Kubectl::new(
+            args.kubeconfig.clone(),
+            args.kube_context.clone(),
+        )?));
     }
     Ok(Box::new(Snapshot::load(Path::new(&args.live))?))
 }
@@ -115,7 +135,9 @@ pub fn placement_namespace(flag: Option<&str>, source: &dyn LiveSource) -> Resul
     if let Some(ns) = flag {
         return Ok(ns.to_string());
     }
-    Ok(source.context_namespace()?.unwrap_or_else(|| "default".into()))
+    Ok(source
+        .context_namespace()?
+        .unwrap_or_else(|| "default".into()))
 }
 
 /// Scopes: the built-in table and `--cluster-scoped` kinds, plus what the server reports.
@@ -131,8 +153,14 @@ pub fn scopes(source: &dyn LiveSource, extra: &[String]) -> Result<Scopes> {
 pub fn files_desired(args: &DiffArgs, namespace: &str, scopes: Scopes) -> Result<Vec<Desired>> {
     let docs = read_files(&args.files)?;
     let (configs, docs) = super::config::partition_configs(docs);
-    let opts = BuildOptions { namespace: Some(namespace.to_string()), scopes };
-    Ok(vec![Desired { set: build_set("default", docs, &opts)?, configs }])
+    let opts = BuildOptions {
+        namespace: Some(namespace.to_string()),
+        scopes,
+    };
+    Ok(vec![Desired {
+        set: build_set("default", docs, &opts)?,
+        configs,
+    }])
 }
 
 enum AppSpec {
@@ -146,7 +174,10 @@ fn app_spec(app: &str, session: &str) -> Result<AppSpec> {
         let Some((k, v)) = rest.split_once('=') else {
             bail!("--app label:KEY=VALUE: missing `=` in {rest:?}");
         };
-        return Ok(AppSpec::Label { key: k.to_string(), value: v.to_string() });
+        return Ok(AppSpec::Label {
+            key: k.to_string(),
+            value: v.to_string(),
+        });
     }
     if app.is_empty() {
         bail!("--app must not be empty");
@@ -157,7 +188,10 @@ fn app_spec(app: &str, session: &str) -> Result<AppSpec> {
 /// kapp's app record: ConfigMap `<app>` with `data.spec` JSON holding labelKey/labelValue.
 fn ownership_from_record(record: Option<&Value>, app: &str) -> Result<Ownership> {
     let Some(record) = record else {
-        return Ok(Ownership::App { key: ownership::APP_LABEL.into(), value: None });
+        return Ok(Ownership::App {
+            key: ownership::APP_LABEL.into(),
+            value: None,
+        });
     };
     let spec = record
         .get("data")
@@ -166,19 +200,34 @@ fn ownership_from_record(record: Option<&Value>, app: &str) -> Result<Ownership>
         .with_context(|| format!("kapp app record ConfigMap {app} has no data.spec"))?;
     let spec: serde_json::Value = serde_json::from_str(spec)
         .with_context(|| format!("kapp app record ConfigMap {app}: data.spec is not JSON"))?;
-    let key = spec.get("labelKey").and_then(|v| v.as_str()).unwrap_or(ownership::APP_LABEL);
+    let key = spec
+        .get("labelKey")
+        .and_then(|v| v.as_str())
+        .unwrap_or(ownership::APP_LABEL);
     let value = spec
         .get("labelValue")
         .and_then(|v| v.as_str())
         .with_context(|| format!("kapp app record ConfigMap {app}: data.spec has no labelValue"))?;
-    Ok(Ownership::App { key: key.to_string(), value: Some(value.to_string()) })
+    Ok(Ownership::App {
+        key: key.to_string(),
+        value: Some(value.to_string()),
+    })
 }
 
 /// Fetches live state for every session and diffs them.
-pub fn diff_all(desired: &[Desired], source: &dyn LiveSource, args: &DiffArgs, namespace: &str) -> Result<DiffResult> {
+pub fn diff_all(
+    desired: &[Desired],
+    source: &dyn LiveSource,
+    args: &DiffArgs,
+    namespace: &str,
+) -> Result<DiffResult> {
     let mut result = DiffResult::default();
     for d in desired {
-        let spec = args.app.as_deref().map(|a| app_spec(a, &d.set.session)).transpose()?;
+        let spec = args
+            .app
+            .as_deref()
+            .map(|a| app_spec(a, &d.set.session))
+            .transpose()?;
         let mut wanted: Vec<Wanted> = d
             .set
             .resources
@@ -204,11 +253,17 @@ pub fn diff_all(desired: &[Desired], source: &dyn LiveSource, args: &DiffArgs, n
             .with_context(|| format!("fetching live objects for session {}", d.set.session))?;
         let ownership = match &spec {
             None => Ownership::Inferred,
-            Some(AppSpec::Label { key, value }) => Ownership::App { key: key.clone(), value: Some(value.clone()) },
+            Some(AppSpec::Label { key, value }) => Ownership::App {
+                key: key.clone(),
+                value: Some(value.clone()),
+            },
             Some(AppSpec::Named(name)) => {
                 let record = objects.iter().find(|o| {
                     o.get("kind").and_then(Value::as_str) == Some("ConfigMap")
-                        && o.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str) == Some(name)
+                        && o.get("metadata")
+                            .and_then(|m| m.get("name"))
+                            .and_then(Value::as_str)
+                            == Some(name)
                         && ownership::label(o, super::ops::IS_APP_LABEL).is_some()
                 });
                 ownership_from_record(record, name)?
@@ -228,20 +283,33 @@ pub fn diff_all(desired: &[Desired], source: &dyn LiveSource, args: &DiffArgs, n
             }
         };
         if !values.is_empty() {
-            let mut gks: Vec<(String, String)> =
-                d.set.resources.iter().map(|r| (r.id.group.clone(), r.id.kind.clone())).collect();
+            let mut gks: Vec<(String, String)> = d
+                .set
+                .resources
+                .iter()
+                .map(|r| (r.id.group.clone(), r.id.kind.clone()))
+                .collect();
             gks.sort();
             gks.dedup();
-            let q = OwnedQuery { label_key: key, values, group_kinds: gks };
+            let q = OwnedQuery {
+                label_key: key,
+                values,
+                group_kinds: gks,
+            };
             objects.extend(
-                source
-                    .list_owned(&q)
-                    .with_context(|| format!("listing objects owned by session {}", d.set.session))?,
+                source.list_owned(&q).with_context(|| {
+                    format!("listing objects owned by session {}", d.set.session)
+                })?,
             );
         }
         let live = LiveIndex::new(objects);
-        let opts = Options { ownership, against_original: args.diff_against_last_applied };
-        result.sessions.push(diff_session(&d.set, &d.configs, &live, &opts)?);
+        let opts = Options {
+            ownership,
+            against_original: args.diff_against_last_applied,
+        };
+        result
+            .sessions
+            .push(diff_session(&d.set, &d.configs, &live, &opts)?);
     }
     Ok(result)
 }
@@ -255,7 +323,11 @@ pub fn finish(result: &DiffResult, args: &DiffArgs, out: &mut dyn Write) -> Resu
     };
     report::write(result, args.report, &opts, out).context("writing the diff report")?;
     out.flush().context("writing the diff report")?;
-    Ok(if result.has_changes() { exit::CHANGES } else { exit::OK })
+    Ok(if result.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
 }
 
 /// Places namespace-less namespaced resources of a rendered set (kapp's rule).
@@ -282,7 +354,10 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
         sets.into_iter()
             .map(|mut set| {
                 place_namespaces(&mut set, &ns, &scopes);
-                Desired { set, configs: Vec::new() }
+                Desired {
+                    set,
+                    configs: Vec::new(),
+                }
             })
             .collect()
     } else {

@@ -66,7 +66,10 @@ pub fn is_config_doc(obj: &Value) -> bool {
 /// Separates kapp Config documents from the resources (Configs need no name).
 pub fn partition_configs(
     docs: Vec<crate::manifest::SourcedDoc>,
-) -> (Vec<crate::manifest::SourcedDoc>, Vec<crate::manifest::SourcedDoc>) {
+) -> (
+    Vec<crate::manifest::SourcedDoc>,
+    Vec<crate::manifest::SourcedDoc>,
+) {
     docs.into_iter().partition(|d| is_config_doc(&d.value))
 }
 
@@ -111,7 +114,9 @@ impl Config {
         if kind != "Config" {
             bail!("{CONFIG_API_VERSION} documents must be `kind: Config`, found `{kind}`");
         }
-        let Value::Mapping(m) = doc else { bail!("Config must be a map") };
+        let Value::Mapping(m) = doc else {
+            bail!("Config must be a map")
+        };
         for (k, v) in m {
             // kapp decodes Config fields case-insensitively (Go's JSON decoder).
             let key = k.as_str().unwrap_or_default().to_ascii_lowercase();
@@ -129,9 +134,11 @@ impl Config {
                         }
                     }
                 }
-                "diffagainstexistingfieldexclusionrules" => {
-                    push_path_rules(&mut self.existing_exclusions, v, "diffAgainstExistingFieldExclusionRules")?
-                }
+                "diffagainstexistingfieldexclusionrules" => push_path_rules(
+                    &mut self.existing_exclusions,
+                    v,
+                    "diffAgainstExistingFieldExclusionRules",
+                )?,
                 "diffagainstlastappliedfieldexclusionrules" => push_path_rules(
                     &mut self.last_applied_exclusions,
                     v,
@@ -416,7 +423,10 @@ mod tests {
         assert!(c.unsupported.is_empty());
         // kapp's 17 default rules; the CRD rule is two here (one per apiVersion's path).
         assert_eq!(c.rebase_rules.len(), 18);
-        assert_eq!(c.rebase_rules[0].kind, RebaseKind::Copy(vec![Source::Existing]));
+        assert_eq!(
+            c.rebase_rules[0].kind,
+            RebaseKind::Copy(vec![Source::Existing])
+        );
         assert_eq!(c.rebase_rules[15].kind, RebaseKind::ServiceAccountTokens);
         assert_eq!(c.existing_exclusions.len(), 1);
         assert_eq!(c.mask_rules[0].paths.len(), 2);
@@ -440,13 +450,20 @@ mod tests {
         let e = format!(
             "{:#}",
             c.clone()
-                .add_doc(&y("kind: Config\nrebaseRules: [{path: [a], paths: [[b]], type: copy}]"))
+                .add_doc(&y(
+                    "kind: Config\nrebaseRules: [{path: [a], paths: [[b]], type: copy}]"
+                ))
                 .unwrap_err()
         );
-        assert!(e.contains("rebaseRules[0]") && e.contains("exactly one"), "{e}");
+        assert!(
+            e.contains("rebaseRules[0]") && e.contains("exactly one"),
+            "{e}"
+        );
         let e = format!(
             "{:#}",
-            c.clone().add_doc(&y("kind: Config\nrebaseRules: [{path: [a], type: move}]")).unwrap_err()
+            c.clone()
+                .add_doc(&y("kind: Config\nrebaseRules: [{path: [a], type: move}]"))
+                .unwrap_err()
         );
         assert!(e.contains("copy` or `remove"), "{e}");
     }
@@ -455,6 +472,8 @@ mod tests {
     fn config_map_carrier() {
         let cm = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {kapp.k14s.io/config: ''}}\ndata: {config.yml: 'kind: Config'}");
         assert_eq!(config_map_payload(&cm), Some("kind: Config"));
-        assert!(is_config_doc(&y("apiVersion: kapp.k14s.io/v1alpha1\nkind: Config")));
+        assert!(is_config_doc(&y(
+            "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config"
+        )));
     }
 }

@@ -50,7 +50,9 @@ impl Masker {
             matched = true;
             for p in &r.paths {
                 let (parents, last) = p.0.split_at(p.0.len().saturating_sub(1));
-                let Some(super::path::Seg::Key(last)) = last.first() else { continue };
+                let Some(super::path::Seg::Key(last)) = last.first() else {
+                    continue;
+                };
                 let parent_path = super::path::Path(parents.to_vec());
                 let target = if parents.is_empty() {
                     obj.get_mut(last.as_str())
@@ -70,8 +72,9 @@ impl Masker {
             }
         }
         if matched {
-            if let Some(Value::Mapping(anns)) =
-                obj.get_mut("metadata").and_then(|m| m.get_mut("annotations"))
+            if let Some(Value::Mapping(anns)) = obj
+                .get_mut("metadata")
+                .and_then(|m| m.get_mut("annotations"))
             {
                 for a in COPY_ANNOTATIONS {
                     if let Some(v) = anns.get_mut(*a) {
@@ -115,10 +118,22 @@ mod tests {
         assert!(m.mask(&mut old, &rules));
         assert!(m.mask(&mut new, &rules));
         // Sorted keys on the existing side first: password #1, user #2; then new password #3.
-        assert_eq!(old.get("data").unwrap().get("password"), Some(&y("<-- value not shown (#1)")));
-        assert_eq!(old.get("data").unwrap().get("user"), Some(&y("<-- value not shown (#2)")));
-        assert_eq!(new.get("data").unwrap().get("user"), Some(&y("<-- value not shown (#2)")));
-        assert_eq!(new.get("data").unwrap().get("password"), Some(&y("<-- value not shown (#3)")));
+        assert_eq!(
+            old.get("data").unwrap().get("password"),
+            Some(&y("<-- value not shown (#1)"))
+        );
+        assert_eq!(
+            old.get("data").unwrap().get("user"),
+            Some(&y("<-- value not shown (#2)"))
+        );
+        assert_eq!(
+            new.get("data").unwrap().get("user"),
+            Some(&y("<-- value not shown (#2)"))
+        );
+        assert_eq!(
+            new.get("data").unwrap().get("password"),
+            Some(&y("<-- value not shown (#3)"))
+        );
     }
 
     #[test]
@@ -128,7 +143,10 @@ mod tests {
         let mut s = y("apiVersion: v1\nkind: Secret\nmetadata: {name: s, annotations: {kubectl.kubernetes.io/last-applied-configuration: '{\"data\":{\"p\":\"c2VjcmV0\"}}'}}\nstringData: {p: secret}");
         m.mask(&mut s, &rules);
         let text = serde_yaml::to_string(&s).unwrap();
-        assert!(!text.contains("secret") || text.contains("kind: Secret"), "{text}");
+        assert!(
+            !text.contains("secret") || text.contains("kind: Secret"),
+            "{text}"
+        );
         assert!(!text.contains("c2VjcmV0"), "{text}");
         let mut c = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {p: visible}");
         assert!(!m.mask(&mut c, &rules));

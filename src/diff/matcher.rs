@@ -12,9 +12,19 @@ pub enum Matcher {
     Any(Vec<Matcher>),
     And(Vec<Matcher>),
     Not(Box<Matcher>),
-    ApiVersionKind { api_version: String, kind: String },
-    ApiGroupKind { group: String, kind: String },
-    KindNamespaceName { kind: String, namespace: String, name: String },
+    ApiVersionKind {
+        api_version: String,
+        kind: String,
+    },
+    ApiGroupKind {
+        group: String,
+        kind: String,
+    },
+    KindNamespaceName {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     HasAnnotation(Vec<String>),
     /// `None`: any non-empty namespace; `Some(names)`: one of these.
     HasNamespace(Option<Vec<String>>),
@@ -51,12 +61,18 @@ const BUILTIN_GROUPS: &[&str] = &[
 ];
 
 fn str_field(m: &Value, key: &str) -> String {
-    m.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    m.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn str_list(m: &Value, key: &str) -> Vec<String> {
     match m.get(key) {
-        Some(Value::Sequence(s)) => s.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Value::Sequence(s)) => s
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -119,18 +135,26 @@ impl Matcher {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         };
-        let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let api_version = obj
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
         match self {
             Matcher::All => true,
             Matcher::Any(ms) => ms.iter().any(|m| m.matches(obj)),
             Matcher::And(ms) => ms.iter().all(|m| m.matches(obj)),
             Matcher::Not(m) => !m.matches(obj),
-            Matcher::ApiVersionKind { api_version: a, kind: k } => a == api_version && k == kind,
+            Matcher::ApiVersionKind {
+                api_version: a,
+                kind: k,
+            } => a == api_version && k == kind,
             Matcher::ApiGroupKind { group, kind: k } => group == group_of(api_version) && k == kind,
-            Matcher::KindNamespaceName { kind: k, namespace, name } => {
-                k == kind && namespace == meta("namespace") && name == meta("name")
-            }
+            Matcher::KindNamespaceName {
+                kind: k,
+                namespace,
+                name,
+            } => k == kind && namespace == meta("namespace") && name == meta("name"),
             Matcher::HasAnnotation(keys) => {
                 let anns = obj.get("metadata").and_then(|m| m.get("annotations"));
                 keys.iter()
@@ -189,11 +213,19 @@ mod tests {
         assert!(m("allMatcher: {}").matches(&dep));
         assert!(m("allResourceMatcher: {}").matches(&cr));
         assert!(m("apiVersionKindMatcher: {apiVersion: apps/v1, kind: Deployment}").matches(&dep));
-        assert!(!m("apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: Deployment}").matches(&dep));
+        assert!(
+            !m("apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: Deployment}").matches(&dep)
+        );
         assert!(m("apiGroupKindMatcher: {apiGroup: apps, kind: Deployment}").matches(&dep));
         assert!(m("apiGroupKindMatcher: {apiGroup: argoproj.io, kind: Workflow}").matches(&cr));
-        assert!(m("kindNamespaceNameMatcher: {kind: Deployment, namespace: demo, name: web}").matches(&dep));
-        assert!(!m("kindNamespaceNameMatcher: {kind: Deployment, namespace: x, name: web}").matches(&dep));
+        assert!(
+            m("kindNamespaceNameMatcher: {kind: Deployment, namespace: demo, name: web}")
+                .matches(&dep)
+        );
+        assert!(
+            !m("kindNamespaceNameMatcher: {kind: Deployment, namespace: x, name: web}")
+                .matches(&dep)
+        );
         assert!(m("hasAnnotationMatcher: {keys: [a, b]}").matches(&dep));
         assert!(!m("hasAnnotationMatcher: {keys: [a, c]}").matches(&dep));
         assert!(m("hasNamespaceMatcher: {}").matches(&dep));
@@ -210,9 +242,11 @@ mod tests {
     #[test]
     fn combinators() {
         let dep = y(DEP);
-        let any = "anyMatcher: {matchers: [{customResourceMatcher: {}}, {hasNamespaceMatcher: {}}]}";
+        let any =
+            "anyMatcher: {matchers: [{customResourceMatcher: {}}, {hasNamespaceMatcher: {}}]}";
         assert!(m(any).matches(&dep));
-        let and = "andMatcher: {matchers: [{customResourceMatcher: {}}, {hasNamespaceMatcher: {}}]}";
+        let and =
+            "andMatcher: {matchers: [{customResourceMatcher: {}}, {hasNamespaceMatcher: {}}]}";
         assert!(!m(and).matches(&dep));
         assert!(m("notMatcher: {matcher: {customResourceMatcher: {}}}").matches(&dep));
     }

@@ -52,7 +52,14 @@ impl Op {
         self != Op::Noop
     }
 
-    pub const ALL: [Op; 6] = [Op::Create, Op::Update, Op::Delete, Op::Noop, Op::Exists, Op::Conflict];
+    pub const ALL: [Op; 6] = [
+        Op::Create,
+        Op::Update,
+        Op::Delete,
+        Op::Noop,
+        Op::Exists,
+        Op::Conflict,
+    ];
 }
 
 /// One resource's change, with both normalized sides (unmasked) for the report writers.
@@ -159,7 +166,10 @@ pub fn changed_paths(a: Option<&Value>, b: Option<&Value>) -> Vec<String> {
 fn walk_changes(a: Option<&Value>, b: Option<&Value>, path: &mut String, out: &mut Vec<String>) {
     match (a, b) {
         (Some(Value::Mapping(x)), Some(Value::Mapping(y))) => {
-            let mut keys: Vec<&Value> = x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))).collect();
+            let mut keys: Vec<&Value> = x
+                .keys()
+                .chain(y.keys().filter(|k| !x.contains_key(*k)))
+                .collect();
             keys.sort_by_key(|k| crate::yaml::key_text(k));
             for k in keys {
                 let len = path.len();
@@ -176,20 +186,29 @@ fn walk_changes(a: Option<&Value>, b: Option<&Value>, path: &mut String, out: &m
                 path.truncate(len);
             }
         }
-        (x, y) if x != y => out.push(if path.is_empty() { ".".into() } else { path.clone() }),
+        (x, y) if x != y => out.push(if path.is_empty() {
+            ".".into()
+        } else {
+            path.clone()
+        }),
         _ => {}
     }
 }
 
 fn push_key(path: &mut String, k: &str) {
-    let plain = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let plain = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if plain {
         if !path.is_empty() {
             path.push('.');
         }
         path.push_str(k);
     } else {
-        path.push_str(&format!("[{}]", serde_json::to_string(k).unwrap_or_default()));
+        path.push_str(&format!(
+            "[{}]",
+            serde_json::to_string(k).unwrap_or_default()
+        ));
     }
 }
 
@@ -203,7 +222,11 @@ mod tests {
         let b: Value = serde_yaml::from_str("spec: {ports: [{port: 80}]}\nmetadata: {}").unwrap();
         assert_eq!(
             changed_paths(Some(&a), Some(&b)),
-            vec!["metadata.annotations", "spec.ports[0].protocol", "spec.type"]
+            vec![
+                "metadata.annotations",
+                "spec.ports[0].protocol",
+                "spec.type"
+            ]
         );
         let c: Value = serde_yaml::from_str("metadata: {annotations: {a.b/c: y}}").unwrap();
         assert_eq!(

@@ -46,7 +46,9 @@ pub fn strip_identity(obj: &mut Value) {
 }
 
 fn remove_annotations(obj: &mut Value, keys: &[&str]) {
-    let Some(anns) = annotations_mut(obj) else { return };
+    let Some(anns) = annotations_mut(obj) else {
+        return;
+    };
     let before = anns.len();
     for k in keys {
         anns.remove(*k);
@@ -129,7 +131,9 @@ fn keep_sa_tokens(cur: &mut Value, existing: &Value) {
     let token = format!("{name}-token-");
     let dockercfg = format!("{name}-dockercfg-");
     let keep = |field: &str, prefixes: &[&str], cur: &mut Value| {
-        let Some(Value::Sequence(live)) = existing.get(field) else { return };
+        let Some(Value::Sequence(live)) = existing.get(field) else {
+            return;
+        };
         let extra: Vec<Value> = live
             .iter()
             .filter(|e| {
@@ -221,7 +225,9 @@ mod tests {
 
     #[test]
     fn metadata_from_live_labels_and_annotations_from_new() {
-        let new = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: '1'}}\ndata: {k: v}");
+        let new = y(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: '1'}}\ndata: {k: v}",
+        );
         let live = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, uid: u1, resourceVersion: '5', finalizers: [x], labels: {a: '1', ctl: y}, annotations: {ctl: z, kapp.k14s.io/identity: id, kapp.k14s.io/original: '{}'}}\ndata: {k: v}\nstatus: {phase: ok}");
         let s = sides(&new, &live, None, &Config::defaults());
         // Finalizers come from live on both sides; controller labels/annotations show as removed.
@@ -237,25 +243,34 @@ mod tests {
 
     #[test]
     fn service_cluster_ip_copied_new_first() {
-        let new = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}");
+        let new =
+            y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}");
         let live = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.1], ports: [{port: 80}]}");
         let s = sides(&new, &live, None, &Config::defaults());
-        assert_eq!(s.new.get("spec").unwrap().get("clusterIP"), Some(&y("10.0.0.1")));
+        assert_eq!(
+            s.new.get("spec").unwrap().get("clusterIP"),
+            Some(&y("10.0.0.1"))
+        );
         assert!(s.new.get("spec").unwrap().get("clusterIPs").is_none());
         // new wins when it sets the field
         let new2 = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: None}");
         let s = sides(&new2, &live, None, &Config::defaults());
-        assert_eq!(s.new.get("spec").unwrap().get("clusterIP"), Some(&y("None")));
+        assert_eq!(
+            s.new.get("spec").unwrap().get("clusterIP"),
+            Some(&y("None"))
+        );
     }
 
     #[test]
     fn deployment_revision_annotation_kept() {
-        let new = y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
+        let new =
+            y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
         let live = y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, annotations: {deployment.kubernetes.io/revision: '3'}}\nspec: {replicas: 1}");
         let s = sides(&new, &live, None, &Config::defaults());
         assert_eq!(s.new, s.existing);
         // Not for another apiVersion: exact matching.
-        let new = y("apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
+        let new =
+            y("apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
         let s = sides(&new, &live, None, &Config::defaults());
         assert_ne!(s.new.get("metadata"), s.existing.get("metadata"));
     }
@@ -271,8 +286,10 @@ mod tests {
 
     #[test]
     fn copy_sources_new_versus_existing_and_remove() {
-        let new = y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 2}");
-        let live = y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 7}");
+        let new =
+            y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 2}");
+        let live =
+            y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 7}");
         let rule = |sources: &str| {
             cfg_with(&format!("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: copy\n  sources: {sources}\n  resourceMatchers: [{{kindNamespaceNameMatcher: {{kind: Deployment, namespace: '', name: d}}}}]"))
         };
@@ -296,7 +313,9 @@ mod tests {
 
     #[test]
     fn service_account_token_secrets_kept() {
-        let new = y("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}]");
+        let new = y(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}]",
+        );
         let live = y("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}, {name: sa-token-abcde}]\nimagePullSecrets: [{name: sa-dockercfg-x}]");
         let s = sides(&new, &live, None, &Config::defaults());
         assert_eq!(s.new, s.existing);

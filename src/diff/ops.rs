@@ -51,7 +51,9 @@ impl LiveIndex {
     pub fn new(objects: Vec<Value>) -> LiveIndex {
         let mut idx = LiveIndex::default();
         for o in objects {
-            let Some(id) = ResourceId::of(&o) else { continue };
+            let Some(id) = ResourceId::of(&o) else {
+                continue;
+            };
             if idx.by_id.contains_key(&id) {
                 continue;
             }
@@ -117,7 +119,9 @@ fn annotations(obj: &Value) -> impl Iterator<Item = (&str, &Value)> {
 
 fn change_groups(obj: &Value) -> Vec<String> {
     annotations(obj)
-        .filter(|(k, _)| *k == "kapp.k14s.io/change-group" || k.starts_with("kapp.k14s.io/change-group."))
+        .filter(|(k, _)| {
+            *k == "kapp.k14s.io/change-group" || k.starts_with("kapp.k14s.io/change-group.")
+        })
         .filter_map(|(_, v)| v.as_str().map(str::to_string))
         .collect()
 }
@@ -175,7 +179,9 @@ pub fn diff_session(
         if rendered.contains(id) {
             continue;
         }
-        let Some(owner) = ownership::owner_of(obj, &key) else { continue };
+        let Some(owner) = ownership::owner_of(obj, &key) else {
+            continue;
+        };
         if !owners.iter().any(|o| o == owner)
             || ownership::label(obj, IS_APP_LABEL).is_some()
             || ownership::is_transient(obj, id)
@@ -203,7 +209,10 @@ pub fn diff_session(
 }
 
 fn api_version(obj: &Value) -> String {
-    obj.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string()
+    obj.get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn diff_resource(
@@ -216,7 +225,10 @@ fn diff_resource(
 ) -> Result<Change> {
     let has = |a: &str| ownership::has_annotation(&r.object, a);
     let mut object = r.object.clone();
-    if let Some(Value::Mapping(anns)) = object.get_mut("metadata").and_then(|m| m.get_mut("annotations")) {
+    if let Some(Value::Mapping(anns)) = object
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+    {
         if let Some(v) = anns.get_mut(NONCE_ANNOTATION) {
             *v = Value::from(NONCE_PLACEHOLDER);
         }
@@ -239,7 +251,9 @@ fn diff_resource(
     let Some(live) = live else {
         if has(EXISTS_ANNOTATION) {
             change.op = Op::Exists;
-            change.reason = Some(format!("annotated {EXISTS_ANNOTATION}: waits for it to be created elsewhere"));
+            change.reason = Some(format!(
+                "annotated {EXISTS_ANNOTATION}: waits for it to be created elsewhere"
+            ));
             return Ok(change);
         }
         let mut new = object.clone();
@@ -259,7 +273,11 @@ fn diff_resource(
         (Ownership::App { value, .. }, Some(owner)) if value.as_deref() != Some(owner) => {
             Some(format!(
                 "owned by another kapp app (label {}={owner}){}",
-                if ownership::label(live, key).is_some() { key } else { ownership::APP_LABEL },
+                if ownership::label(live, key).is_some() {
+                    key
+                } else {
+                    ownership::APP_LABEL
+                },
                 match value {
                     Some(v) => format!("; this app's label is {key}={v}"),
                     None => "; this app does not exist yet".to_string(),
@@ -313,7 +331,11 @@ mod tests {
             .enumerate()
             .map(|(i, d)| SourcedDoc {
                 value: y(d),
-                source: SourceLoc { file: "t.yaml".into(), line: i + 1, doc: i },
+                source: SourceLoc {
+                    file: "t.yaml".into(),
+                    line: i + 1,
+                    doc: i,
+                },
             })
             .collect();
         let opts = BuildOptions {
@@ -324,18 +346,30 @@ mod tests {
         (build_set("s1", docs, &opts).unwrap(), configs)
     }
 
-    fn diff_session(s: &(ManifestSet, Vec<SourcedDoc>), live: &LiveIndex, opts: &Options) -> Result<SessionDiff> {
+    fn diff_session(
+        s: &(ManifestSet, Vec<SourcedDoc>),
+        live: &LiveIndex,
+        opts: &Options,
+    ) -> Result<SessionDiff> {
         super::diff_session(&s.0, &s.1, live, opts)
     }
 
     fn ops(d: &SessionDiff) -> Vec<(String, Op)> {
-        d.changes.iter().map(|c| (c.id.name.clone(), c.op)).collect()
+        d.changes
+            .iter()
+            .map(|c| (c.id.name.clone(), c.op))
+            .collect()
     }
 
     const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: '1'}";
 
     fn owned_cm(app: &str, name: &str, data: &str) -> Value {
-        let i = ResourceId { group: String::new(), kind: "ConfigMap".into(), namespace: Some("demo".into()), name: name.into() };
+        let i = ResourceId {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: Some("demo".into()),
+            name: name.into(),
+        };
         y(&format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: demo, uid: x, labels: {{kapp.k14s.io/app: '{app}', kapp.k14s.io/association: {}}}, annotations: {{kapp.k14s.io/identity: 'v1;demo//ConfigMap/{name};v1'}}}}\ndata: {data}",
             ownership::association_value(&i)
@@ -344,7 +378,10 @@ mod tests {
 
     #[test]
     fn create_update_noop_delete() {
-        let s = set(&[CM, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {}"]);
+        let s = set(&[
+            CM,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {}",
+        ]);
         let live = LiveIndex::new(vec![
             owned_cm("1", "cm", "{a: '2'}"),
             owned_cm("1", "gone", "{}"),
@@ -356,7 +393,11 @@ mod tests {
         let d = diff_session(&s, &live, &Options::default()).unwrap();
         assert_eq!(
             ops(&d),
-            vec![("cm".into(), Op::Update), ("other".into(), Op::Create), ("gone".into(), Op::Delete)]
+            vec![
+                ("cm".into(), Op::Update),
+                ("other".into(), Op::Create),
+                ("gone".into(), Op::Delete)
+            ]
         );
         assert_eq!(d.changes[0].changed_paths, vec!["data.a"]);
         // The created object is stamped with the inferred owner label.
@@ -370,13 +411,26 @@ mod tests {
     #[test]
     fn named_app_conflicts_and_deletes() {
         let opts = Options {
-            ownership: Ownership::App { key: ownership::APP_LABEL.into(), value: Some("1".into()) },
+            ownership: Ownership::App {
+                key: ownership::APP_LABEL.into(),
+                value: Some("1".into()),
+            },
             against_original: false,
         };
-        let live = LiveIndex::new(vec![owned_cm("2", "cm", "{a: '1'}"), owned_cm("1", "gone", "{}")]);
+        let live = LiveIndex::new(vec![
+            owned_cm("2", "cm", "{a: '1'}"),
+            owned_cm("1", "gone", "{}"),
+        ]);
         let d = diff_session(&set(&[CM]), &live, &opts).unwrap();
-        assert_eq!(ops(&d), vec![("cm".into(), Op::Conflict), ("gone".into(), Op::Delete)]);
-        assert!(d.changes[0].reason.as_deref().unwrap().contains("kapp.k14s.io/app=2"));
+        assert_eq!(
+            ops(&d),
+            vec![("cm".into(), Op::Conflict), ("gone".into(), Op::Delete)]
+        );
+        assert!(d.changes[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("kapp.k14s.io/app=2"));
         // An unlabelled live object is adopted: labels are added, so it is an update.
         let live = LiveIndex::new(vec![y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: demo}\ndata: {a: '1'}")]);
         let d = diff_session(&set(&[CM]), &live, &opts).unwrap();
@@ -384,7 +438,10 @@ mod tests {
         assert!(d.changes[0].changed_paths[0].starts_with("metadata.labels"));
         // A new app: every labelled object is someone else's.
         let opts = Options {
-            ownership: Ownership::App { key: ownership::APP_LABEL.into(), value: None },
+            ownership: Ownership::App {
+                key: ownership::APP_LABEL.into(),
+                value: None,
+            },
             against_original: false,
         };
         let live = LiveIndex::new(vec![owned_cm("1", "cm", "{a: '1'}")]);
@@ -396,10 +453,17 @@ mod tests {
     fn noop_exists_and_disable_original_annotations() {
         let noop = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n, annotations: {kapp.k14s.io/noop: ''}}\ndata: {a: changed}";
         let exists = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, annotations: {kapp.k14s.io/exists: ''}}";
-        let live = LiveIndex::new(vec![y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n, namespace: demo}\ndata: {a: old}")]);
+        let live = LiveIndex::new(vec![y(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n, namespace: demo}\ndata: {a: old}",
+        )]);
         let d = diff_session(&set(&[noop, exists]), &live, &Options::default()).unwrap();
-        assert_eq!(ops(&d), vec![("n".into(), Op::Noop), ("ns1".into(), Op::Exists)]);
-        let live = LiveIndex::new(vec![y("apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, labels: {x: y}}")]);
+        assert_eq!(
+            ops(&d),
+            vec![("n".into(), Op::Noop), ("ns1".into(), Op::Exists)]
+        );
+        let live = LiveIndex::new(vec![y(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, labels: {x: y}}",
+        )]);
         let d = diff_session(&set(&[exists]), &live, &Options::default()).unwrap();
         assert_eq!(ops(&d), vec![("ns1".into(), Op::Noop)]);
 
@@ -408,7 +472,10 @@ mod tests {
 kind: ConfigMap
 metadata: {name: cm, namespace: demo, annotations: {kapp.k14s.io/original: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","namespace":"demo"},"data":{"a":"1"}}'}}
 data: {a: '1', server: added}"#);
-        let opts = Options { against_original: true, ..Options::default() };
+        let opts = Options {
+            against_original: true,
+            ..Options::default()
+        };
         let d = diff_session(&set(&[CM]), &LiveIndex::new(vec![live_obj.clone()]), &opts).unwrap();
         assert_eq!(ops(&d), vec![("cm".into(), Op::Noop)]);
         let cm_disabled = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, annotations: {kapp.k14s.io/disable-original: ''}}\ndata: {a: '1'}";
@@ -422,7 +489,10 @@ data: {a: '1', server: added}"#);
         let live = LiveIndex::new(vec![y("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: demo, annotations: {kapp.k14s.io/nonce: '1700000000'}}\nspec: {backoffLimit: 0}")]);
         let d = diff_session(&set(&[j]), &live, &Options::default()).unwrap();
         assert_eq!(ops(&d), vec![("j".into(), Op::Update)]);
-        assert_eq!(d.changes[0].changed_paths, vec!["metadata.annotations[\"kapp.k14s.io/nonce\"]"]);
+        assert_eq!(
+            d.changes[0].changed_paths,
+            vec!["metadata.annotations[\"kapp.k14s.io/nonce\"]"]
+        );
     }
 
     #[test]
@@ -435,7 +505,13 @@ data: {a: '1', server: added}"#);
         let d = diff_session(&set(&[wf]), &live, &Options::default()).unwrap();
         assert_eq!(ops(&d), vec![("wf".into(), Op::Update)]);
         let bad = "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules: [{path: [a], type: nope}]";
-        let e = format!("{:#}", diff_session(&set(&[bad]), &live, &Options::default()).unwrap_err());
-        assert!(e.contains("t.yaml:1") && e.contains("rebaseRules[0]"), "{e}");
+        let e = format!(
+            "{:#}",
+            diff_session(&set(&[bad]), &live, &Options::default()).unwrap_err()
+        );
+        assert!(
+            e.contains("t.yaml:1") && e.contains("rebaseRules[0]"),
+            "{e}"
+        );
     }
 }

@@ -86,7 +86,10 @@ pub fn is_transient(obj: &Value, id: &ResourceId) -> bool {
 pub fn insert_labels(obj: &mut Value, id: &ResourceId, key: &str, value: &str, cfg: &Config) {
     let mut labels = Mapping::new();
     labels.insert(Value::from(key), Value::from(value));
-    labels.insert(Value::from(ASSOCIATION_LABEL), Value::from(association_value(id)));
+    labels.insert(
+        Value::from(ASSOCIATION_LABEL),
+        Value::from(association_value(id)),
+    );
     for (k, v) in &cfg.additional_labels {
         labels.insert(k.clone(), v.clone());
     }
@@ -178,7 +181,10 @@ mod tests {
         // kapp-diff-semantics.md §1.2: md5 of "demo//ConfigMap/app-config".
         let i = id(Some("demo"), "", "ConfigMap", "app-config");
         assert_eq!(identity_key(&i), "demo//ConfigMap/app-config");
-        assert_eq!(association_value(&i), format!("v1.{:x}", Md5::digest(b"demo//ConfigMap/app-config")));
+        assert_eq!(
+            association_value(&i),
+            format!("v1.{:x}", Md5::digest(b"demo//ConfigMap/app-config"))
+        );
     }
 
     #[test]
@@ -187,24 +193,59 @@ mod tests {
         let i = id(Some("demo"), "apps", "Deployment", "web");
         insert_labels(&mut d, &i, APP_LABEL, "123", &Config::defaults());
         assert_eq!(label(&d, APP_LABEL), Some("123"));
-        let tl = d.get("spec").unwrap().get("template").unwrap().get("metadata").unwrap().get("labels").unwrap();
+        let tl = d
+            .get("spec")
+            .unwrap()
+            .get("template")
+            .unwrap()
+            .get("metadata")
+            .unwrap()
+            .get("labels")
+            .unwrap();
         assert_eq!(tl.get(APP_LABEL), Some(&y("'123'")));
         assert!(tl.get(ASSOCIATION_LABEL).is_some());
-        let sel = d.get("spec").unwrap().get("selector").unwrap().get("matchLabels").unwrap();
+        let sel = d
+            .get("spec")
+            .unwrap()
+            .get("selector")
+            .unwrap()
+            .get("matchLabels")
+            .unwrap();
         assert_eq!(sel.get(APP_LABEL), Some(&y("'123'")));
         assert!(sel.get(ASSOCIATION_LABEL).is_none());
         // A ConfigMap without labels gets a labels map.
         let mut c = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}");
-        insert_labels(&mut c, &id(None, "", "ConfigMap", "c"), APP_LABEL, "1", &Config::defaults());
+        insert_labels(
+            &mut c,
+            &id(None, "", "ConfigMap", "c"),
+            APP_LABEL,
+            "1",
+            &Config::defaults(),
+        );
         assert_eq!(label(&c, APP_LABEL), Some("1"));
     }
 
     #[test]
     fn statefulset_claim_templates_all_indexes() {
         let mut s = y("apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\nspec: {volumeClaimTemplates: [{metadata: {name: a}}, {metadata: {name: b}}], template: {}}");
-        insert_labels(&mut s, &id(None, "apps", "StatefulSet", "s"), APP_LABEL, "1", &Config::defaults());
+        insert_labels(
+            &mut s,
+            &id(None, "apps", "StatefulSet", "s"),
+            APP_LABEL,
+            "1",
+            &Config::defaults(),
+        );
         let vct = s.get("spec").unwrap().get("volumeClaimTemplates").unwrap();
-        assert_eq!(vct.get(1).unwrap().get("metadata").unwrap().get("labels").unwrap().get(APP_LABEL), Some(&y("'1'")));
+        assert_eq!(
+            vct.get(1)
+                .unwrap()
+                .get("metadata")
+                .unwrap()
+                .get("labels")
+                .unwrap()
+                .get(APP_LABEL),
+            Some(&y("'1'"))
+        );
     }
 
     #[test]
@@ -217,6 +258,12 @@ mod tests {
         assert!(is_transient(&pod, &i));
         let wrong = y("metadata: {annotations: {kapp.k14s.io/identity: v1;other//ConfigMap/c;v1}}");
         assert!(is_transient(&wrong, &i));
-        assert_eq!(owner_of(&y("metadata: {labels: {kapp.k14s.io/app: '7'}}"), "custom/app"), Some("7"));
+        assert_eq!(
+            owner_of(
+                &y("metadata: {labels: {kapp.k14s.io/app: '7'}}"),
+                "custom/app"
+            ),
+            Some("7")
+        );
     }
 }

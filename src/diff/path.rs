@@ -26,7 +26,10 @@ impl Path {
     /// Parses `[a, {allIndexes: true}, {index: 0}, b]`.
     pub fn parse(v: &Value) -> Result<Path> {
         let Value::Sequence(items) = v else {
-            bail!("a path must be a list of segments, got {}", crate::manifest::type_name(v));
+            bail!(
+                "a path must be a list of segments, got {}",
+                crate::manifest::type_name(v)
+            );
         };
         let mut segs = Vec::with_capacity(items.len());
         for item in items {
@@ -79,7 +82,9 @@ impl Path {
 
     /// `type: remove`: deletes the final key wherever the path reaches.
     pub fn remove(&self, obj: &mut Value) {
-        let Ok((_, key)) = self.last_key() else { return };
+        let Ok((_, key)) = self.last_key() else {
+            return;
+        };
         for loc in self.locations(obj, false) {
             if let Some(Value::Mapping(m)) = get_mut(obj, &loc) {
                 m.remove(key);
@@ -90,7 +95,9 @@ impl Path {
     /// `type: copy`: for each location in `obj`, takes the value at the same location from the
     /// first source that has the key (a null value counts). No source → left as is.
     pub fn copy(&self, obj: &mut Value, sources: &[&Value]) {
-        let Ok((_, key)) = self.last_key() else { return };
+        let Ok((_, key)) = self.last_key() else {
+            return;
+        };
         for loc in self.locations(obj, true) {
             let found = sources.iter().find_map(|src| match get(src, &loc) {
                 Some(Value::Mapping(m)) => m.get(key).cloned(),
@@ -134,7 +141,13 @@ fn walk(v: &Value, rest: &[Seg], here: Vec<Concrete>, create: bool, out: &mut Ve
     };
     match (seg, v) {
         (Seg::Key(k), Value::Mapping(m)) => match m.get(k.as_str()) {
-            Some(child) => walk(child, rest, push(&here, Concrete::Key(k.clone())), create, out),
+            Some(child) => walk(
+                child,
+                rest,
+                push(&here, Concrete::Key(k.clone())),
+                create,
+                out,
+            ),
             // Missing maps are created only when the rest of the path is keys (kapp's rule).
             None if create && rest.iter().all(|s| matches!(s, Seg::Key(_))) => {
                 out.push(extend(&here, seg, rest))
@@ -238,7 +251,12 @@ mod tests {
         let p = Path::parse(&y("[spec, {allIndexes: true}, {index: 2}, name]")).unwrap();
         assert_eq!(
             p.0,
-            vec![Seg::Key("spec".into()), Seg::AllIndexes, Seg::Index(2), Seg::Key("name".into())]
+            vec![
+                Seg::Key("spec".into()),
+                Seg::AllIndexes,
+                Seg::Index(2),
+                Seg::Key("name".into())
+            ]
         );
         assert!(Path::parse(&y("[]")).is_err());
         assert!(Path::parse(&y("[{foo: 1}]")).is_err());
@@ -248,10 +266,14 @@ mod tests {
     #[test]
     fn remove_all_indexes_and_index() {
         let mut o = y("a: [{x: 1, y: 2}, {x: 3, y: 4}]");
-        Path::parse(&y("[a, {allIndexes: true}, x]")).unwrap().remove(&mut o);
+        Path::parse(&y("[a, {allIndexes: true}, x]"))
+            .unwrap()
+            .remove(&mut o);
         assert_eq!(o, y("a: [{y: 2}, {y: 4}]"));
         let mut o = y("a: [{x: 1}, {x: 3}]");
-        Path::parse(&y("[a, {index: 1}, x]")).unwrap().remove(&mut o);
+        Path::parse(&y("[a, {index: 1}, x]"))
+            .unwrap()
+            .remove(&mut o);
         assert_eq!(o, y("a: [{x: 1}, {}]"));
         // Absent key: nothing happens.
         Path::parse(&y("[b, c]")).unwrap().remove(&mut o);
@@ -285,14 +307,17 @@ mod tests {
 
     #[test]
     fn copy_through_lists_skips_missing_elements() {
-        let existing = y("webhooks: [{clientConfig: {caBundle: AAA}}, {clientConfig: {caBundle: BBB}}]");
+        let existing =
+            y("webhooks: [{clientConfig: {caBundle: AAA}}, {clientConfig: {caBundle: BBB}}]");
         let mut o = y("webhooks: [{clientConfig: {url: x}}]");
         Path::parse(&y("[webhooks, {allIndexes: true}, clientConfig, caBundle]"))
             .unwrap()
             .copy(&mut o, &[&existing]);
         assert_eq!(o, y("webhooks: [{clientConfig: {url: x, caBundle: AAA}}]"));
         let mut o = y("webhooks: []");
-        Path::parse(&y("[webhooks, {index: 0}, name]")).unwrap().copy(&mut o, &[&existing]);
+        Path::parse(&y("[webhooks, {index: 0}, name]"))
+            .unwrap()
+            .copy(&mut o, &[&existing]);
         assert_eq!(o, y("webhooks: []"));
     }
 }

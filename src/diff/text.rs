@@ -12,7 +12,7 @@ fn sorted(v: &Value) -> Value {
     match v {
         Value::Mapping(m) => {
             let mut entries: Vec<(&Value, &Value)> = m.iter().collect();
-            entries.sort_by(|a, b| key_str(a.0).cmp(&key_str(b.0)));
+            entries.sort_by(|a, b| cmp_keys(a.0, b.0));
             let mut out = Mapping::with_capacity(entries.len());
             for (k, v) in entries {
                 out.insert(k.clone(), sorted(v));
@@ -25,8 +25,12 @@ fn sorted(v: &Value) -> Value {
     }
 }
 
-fn key_str(k: &Value) -> String {
-    crate::yaml::key_text(k)
+/// Orders keys by their text; string keys (nearly all) compare without allocating.
+fn cmp_keys(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => crate::yaml::key_text(a).cmp(&crate::yaml::key_text(b)),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +65,17 @@ pub fn diff_lines<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Record<'a>> {
     let mut out = Vec::with_capacity(a.len().max(b.len()));
     let mut pre = 0;
     while pre < a.len() && pre < b.len() && a[pre] == b[pre] {
-        out.push(Record { delta: Delta::Common, left: pre, right: pre, text: a[pre] });
+        out.push(Record {
+            delta: Delta::Common,
+            left: pre,
+            right: pre,
+            text: a[pre],
+        });
         pre += 1;
     }
     let mut suf = 0;
-    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf] {
+    while suf < a.len() - pre && suf < b.len() - pre && a[a.len() - 1 - suf] == b[b.len() - 1 - suf]
+    {
         suf += 1;
     }
     let am = &a[pre..a.len() - suf];
@@ -77,7 +87,12 @@ pub fn diff_lines<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Record<'a>> {
     }
     for k in 0..suf {
         let (l, r) = (a.len() - suf + k, b.len() - suf + k);
-        out.push(Record { delta: Delta::Common, left: l, right: r, text: a[l] });
+        out.push(Record {
+            delta: Delta::Common,
+            left: l,
+            right: r,
+            text: a[l],
+        });
     }
     out
 }
@@ -100,13 +115,28 @@ fn lcs_middle<'a>(a: &[&'a str], b: &[&'a str], base: usize, out: &mut Vec<Recor
     while i > 0 || j > 0 {
         let (l, r) = (base + n - i, base + m - j);
         if i > 0 && t[i * w + j] == t[(i - 1) * w + j] {
-            out.push(Record { delta: Delta::Left, left: l, right: r, text: a[n - i] });
+            out.push(Record {
+                delta: Delta::Left,
+                left: l,
+                right: r,
+                text: a[n - i],
+            });
             i -= 1;
         } else if j > 0 && (i == 0 || t[i * w + j] == t[i * w + j - 1]) {
-            out.push(Record { delta: Delta::Right, left: l, right: r, text: b[m - j] });
+            out.push(Record {
+                delta: Delta::Right,
+                left: l,
+                right: r,
+                text: b[m - j],
+            });
             j -= 1;
         } else {
-            out.push(Record { delta: Delta::Common, left: l, right: r, text: a[n - i] });
+            out.push(Record {
+                delta: Delta::Common,
+                left: l,
+                right: r,
+                text: a[n - i],
+            });
             i -= 1;
             j -= 1;
         }
@@ -118,7 +148,11 @@ fn myers_middle<'a>(a: &[&'a str], b: &[&'a str], base: usize, out: &mut Vec<Rec
     use similar::{capture_diff_slices, Algorithm, DiffOp};
     for op in capture_diff_slices(Algorithm::Myers, a, b) {
         match op {
-            DiffOp::Equal { old_index, new_index, len } => {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => {
                 for k in 0..len {
                     out.push(Record {
                         delta: Delta::Common,
@@ -128,22 +162,55 @@ fn myers_middle<'a>(a: &[&'a str], b: &[&'a str], base: usize, out: &mut Vec<Rec
                     });
                 }
             }
-            DiffOp::Delete { old_index, old_len, new_index } => {
+            DiffOp::Delete {
+                old_index,
+                old_len,
+                new_index,
+            } => {
                 for k in 0..old_len {
-                    out.push(Record { delta: Delta::Left, left: base + old_index + k, right: base + new_index, text: a[old_index + k] });
+                    out.push(Record {
+                        delta: Delta::Left,
+                        left: base + old_index + k,
+                        right: base + new_index,
+                        text: a[old_index + k],
+                    });
                 }
             }
-            DiffOp::Insert { old_index, new_index, new_len } => {
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => {
                 for k in 0..new_len {
-                    out.push(Record { delta: Delta::Right, left: base + old_index, right: base + new_index + k, text: b[new_index + k] });
+                    out.push(Record {
+                        delta: Delta::Right,
+                        left: base + old_index,
+                        right: base + new_index + k,
+                        text: b[new_index + k],
+                    });
                 }
             }
-            DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
                 for k in 0..old_len {
-                    out.push(Record { delta: Delta::Left, left: base + old_index + k, right: base + new_index, text: a[old_index + k] });
+                    out.push(Record {
+                        delta: Delta::Left,
+                        left: base + old_index + k,
+                        right: base + new_index,
+                        text: a[old_index + k],
+                    });
                 }
                 for k in 0..new_len {
-                    out.push(Record { delta: Delta::Right, left: base + old_index + old_len, right: base + new_index + k, text: b[new_index + k] });
+                    out.push(Record {
+                        delta: Delta::Right,
+                        left: base + old_index + old_len,
+                        right: base + new_index + k,
+                        text: b[new_index + k],
+                    });
                 }
             }
         }
@@ -154,7 +221,12 @@ fn myers_middle<'a>(a: &[&'a str], b: &[&'a str], base: usize, out: &mut Vec<Rec
 pub fn added(text: &str) -> Vec<Record<'_>> {
     text.split('\n')
         .enumerate()
-        .map(|(i, t)| Record { delta: Delta::Right, left: 0, right: i, text: t })
+        .map(|(i, t)| Record {
+            delta: Delta::Right,
+            left: 0,
+            right: i,
+            text: t,
+        })
         .collect()
 }
 
@@ -162,7 +234,12 @@ pub fn added(text: &str) -> Vec<Record<'_>> {
 pub fn removed(text: &str) -> Vec<Record<'_>> {
     text.split('\n')
         .enumerate()
-        .map(|(i, t)| Record { delta: Delta::Left, left: i, right: 0, text: t })
+        .map(|(i, t)| Record {
+            delta: Delta::Left,
+            left: i,
+            right: 0,
+            text: t,
+        })
         .collect()
 }
 
@@ -184,7 +261,11 @@ pub fn with_context<'a>(records: &[Record<'a>], n: i64) -> Vec<Line<'a>> {
     // Distance to the nearest changed record at or after / before each position.
     let mut next_change = vec![usize::MAX; len + 1];
     for p in (0..len).rev() {
-        next_change[p] = if records[p].delta != Delta::Common { p } else { next_change[p + 1] };
+        next_change[p] = if records[p].delta != Delta::Common {
+            p
+        } else {
+            next_change[p + 1]
+        };
     }
     let mut prev_change: Option<usize> = None;
     let mut out = Vec::new();
@@ -254,7 +335,10 @@ mod tests {
         let left = "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n";
         let right = "0\n1\n2\n3\n4\nX\n6\n7\n8\n9\n";
         let r = diff(left, right);
-        assert_eq!(render(&with_context(&r, 2)), "...\n 4,4 4\n-5,5 5\n+6,5 X\n 6,6 6\n 7,7 7\n");
+        assert_eq!(
+            render(&with_context(&r, 2)),
+            "...\n 4,4 4\n-5,5 5\n+6,5 X\n 6,6 6\n 7,7 7\n"
+        );
         assert_eq!(render(&with_context(&r, 0)), "-5,5 5\n+6,5 X\n");
         assert_eq!(render(&with_context(&r, 1)), "-5,5 5\n+6,5 X\n 6,6 6\n");
     }
@@ -277,8 +361,16 @@ mod tests {
         let (av, bv): (Vec<&str>, Vec<&str>) = (a.split('\n').collect(), b.split('\n').collect());
         let mut out = Vec::new();
         myers_middle(&av, &bv, 0, &mut out);
-        let removed: Vec<_> = out.iter().filter(|r| r.delta == Delta::Left).map(|r| r.text).collect();
-        let added: Vec<_> = out.iter().filter(|r| r.delta == Delta::Right).map(|r| r.text).collect();
+        let removed: Vec<_> = out
+            .iter()
+            .filter(|r| r.delta == Delta::Left)
+            .map(|r| r.text)
+            .collect();
+        let added: Vec<_> = out
+            .iter()
+            .filter(|r| r.delta == Delta::Right)
+            .map(|r| r.text)
+            .collect();
         assert_eq!(removed, vec!["l1500"]);
         assert_eq!(added, vec!["new", "changed"]);
     }

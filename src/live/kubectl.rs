@@ -30,7 +30,11 @@ impl Kubectl {
             .filter(|b| !b.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("kubectl"));
-        let mut k = Kubectl { bin, kubeconfig, context };
+        let mut k = Kubectl {
+            bin,
+            kubeconfig,
+            context,
+        };
         if k.kubeconfig.is_none() && std::env::var_os("TANZU_BIN").is_some_and(|v| !v.is_empty()) {
             if let Some(path) = super::tanzu::config_path() {
                 if let Some(t) = super::tanzu::active_context(&path)? {
@@ -62,12 +66,19 @@ impl Kubectl {
         let shown = format!("{} {}", self.bin.display(), all.join(" "));
         let mut cmd = Command::new(&self.bin);
         cmd.args(&all)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| {
             let what = if e.kind() == std::io::ErrorKind::NotFound {
-                format!("kubectl not found ({}): install kubectl or set KPIPE_KUBECTL", self.bin.display())
+                format!(
+                    "kubectl not found ({}): install kubectl or set KPIPE_KUBECTL",
+                    self.bin.display()
+                )
             } else {
                 format!("cannot run {}: {e}", self.bin.display())
             };
@@ -86,7 +97,11 @@ impl Kubectl {
                 "`{}` failed ({}): {}",
                 mask_tokens(&shown),
                 out.status,
-                if stderr.is_empty() { "no error output" } else { &stderr }
+                if stderr.is_empty() {
+                    "no error output"
+                } else {
+                    &stderr
+                }
             ))));
         }
         Ok(out.stdout)
@@ -98,7 +113,10 @@ impl Kubectl {
         let stream = serde_json::Deserializer::from_slice(&out).into_iter::<serde_json::Value>();
         for v in stream {
             let v = v.context("kubectl printed invalid JSON")?;
-            flatten_into(serde_yaml::to_value(v).context("kubectl JSON")?, &mut objects);
+            flatten_into(
+                serde_yaml::to_value(v).context("kubectl JSON")?,
+                &mut objects,
+            );
         }
         Ok(objects)
     }
@@ -146,18 +164,35 @@ impl LiveSource for Kubectl {
         }
         let want: HashSet<(String, String, Option<&str>, &str)> = wanted
             .iter()
-            .map(|w| (group_of(&w.api_version).to_string(), w.kind.clone(), w.namespace.as_deref(), w.name.as_str()))
+            .map(|w| {
+                (
+                    group_of(&w.api_version).to_string(),
+                    w.kind.clone(),
+                    w.namespace.as_deref(),
+                    w.name.as_str(),
+                )
+            })
             .collect();
         let mut out = Vec::new();
         for (ns, kinds) in by_ns {
-            let mut args = vec!["get".to_string(), kinds.into_iter().collect::<Vec<_>>().join(",")];
+            let mut args = vec![
+                "get".to_string(),
+                kinds.into_iter().collect::<Vec<_>>().join(","),
+            ];
             if let Some(ns) = ns {
                 args.push(format!("--namespace={ns}"));
             }
             args.extend(["-o", "json", "--ignore-not-found"].map(String::from));
             for o in self.get_json(&args, None)? {
-                let Some(id) = crate::manifest::ResourceId::of(&o) else { continue };
-                if want.contains(&(id.group.clone(), id.kind.clone(), id.namespace.as_deref(), id.name.as_str())) {
+                let Some(id) = crate::manifest::ResourceId::of(&o) else {
+                    continue;
+                };
+                if want.contains(&(
+                    id.group.clone(),
+                    id.kind.clone(),
+                    id.namespace.as_deref(),
+                    id.name.as_str(),
+                )) {
                     out.push(o);
                 }
             }
@@ -172,7 +207,13 @@ impl LiveSource for Kubectl {
         let kinds: BTreeSet<String> = q
             .group_kinds
             .iter()
-            .map(|(g, k)| if g.is_empty() { k.clone() } else { format!("{k}.{g}") })
+            .map(|(g, k)| {
+                if g.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}.{g}")
+                }
+            })
             .collect();
         let selector = format!("{} in ({})", q.label_key, q.values.join(","));
         let args = vec![
@@ -201,7 +242,10 @@ impl LiveSource for Kubectl {
     }
 
     fn scopes(&self) -> Result<Vec<(String, String, bool)>> {
-        let out = self.run(&["api-resources".to_string(), "--no-headers".to_string()], None)?;
+        let out = self.run(
+            &["api-resources".to_string(), "--no-headers".to_string()],
+            None,
+        )?;
         let text = String::from_utf8_lossy(&out);
         let mut scopes = Vec::new();
         // Columns: NAME [SHORTNAMES] APIVERSION NAMESPACED KIND; read from the right.
@@ -212,7 +256,11 @@ impl LiveSource for Kubectl {
             }
             let n = cols.len();
             let (api_version, namespaced, kind) = (cols[n - 3], cols[n - 2], cols[n - 1]);
-            scopes.push((group_of(api_version).to_string(), kind.to_string(), namespaced == "true"));
+            scopes.push((
+                group_of(api_version).to_string(),
+                kind.to_string(),
+                namespaced == "true",
+            ));
         }
         Ok(scopes)
     }
@@ -222,7 +270,14 @@ impl LiveSource for Kubectl {
 pub fn mask_tokens(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
-    let markers = ["Bearer ", "bearer ", "--token=", "token=", "\"token\":\"", "token: "];
+    let markers = [
+        "Bearer ",
+        "bearer ",
+        "--token=",
+        "token=",
+        "\"token\":\"",
+        "token: ",
+    ];
     loop {
         let next = markers
             .iter()
@@ -266,9 +321,18 @@ mod tests {
 
     #[test]
     fn missing_kubectl_is_an_environment_error() {
-        let k = Kubectl { bin: "/nonexistent/kubectl".into(), kubeconfig: None, context: None };
+        let k = Kubectl {
+            bin: "/nonexistent/kubectl".into(),
+            kubeconfig: None,
+            context: None,
+        };
         let e = k
-            .fetch(&[Wanted { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: Some("d".into()), name: "c".into() }])
+            .fetch(&[Wanted {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some("d".into()),
+                name: "c".into(),
+            }])
             .unwrap_err();
         assert_eq!(crate::exit::code_for(&e), crate::exit::ENVIRONMENT);
         assert!(e.to_string().contains("kubectl not found"));
@@ -278,13 +342,24 @@ mod tests {
     fn failing_kubectl_carries_stderr() {
         let dir = tempfile::tempdir().unwrap();
         let fake = dir.path().join("kubectl");
-        std::fs::write(&fake, "#!/bin/sh\necho 'Error from server (Forbidden): Bearer abc123 denied' >&2\nexit 1\n").unwrap();
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'Error from server (Forbidden): Bearer abc123 denied' >&2\nexit 1\n",
+        )
+        .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let k = Kubectl { bin: fake, kubeconfig: None, context: None };
+        let k = Kubectl {
+            bin: fake,
+            kubeconfig: None,
+            context: None,
+        };
         let e = k.scopes().unwrap_err();
         assert_eq!(crate::exit::code_for(&e), crate::exit::ENVIRONMENT);
         let m = e.to_string();
-        assert!(m.contains("Forbidden") && m.contains("Bearer ***") && !m.contains("abc123"), "{m}");
+        assert!(
+            m.contains("Forbidden") && m.contains("Bearer ***") && !m.contains("abc123"),
+            "{m}"
+        );
     }
 }

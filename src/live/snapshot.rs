@@ -63,8 +63,8 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// JSON files may hold several concatenated values; YAML files several documents.
 fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
-    let json_like = file.extension().is_some_and(|e| e == "json")
-        || text.trim_start().starts_with('{');
+    let json_like =
+        file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
     if json_like {
         let stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
         for (i, v) in stream.enumerate() {
@@ -129,16 +129,29 @@ mod tests {
             "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a, namespace: d}\n---\napiVersion: v1\nkind: ConfigMapList\nitems:\n- metadata: {name: b, namespace: d, labels: {kapp.k14s.io/app: '1'}}\n",
         )
         .unwrap();
-        std::fs::write(dir.path().join("b.json"), r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"d"}}"#).unwrap();
+        std::fs::write(
+            dir.path().join("b.json"),
+            r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"d"}}"#,
+        )
+        .unwrap();
         std::fs::write(dir.path().join("ignored.txt"), "not yaml: [").unwrap();
         let s = Snapshot::load(dir.path()).unwrap();
         assert_eq!(s.objects().len(), 3);
         let got = s
-            .fetch(&[Wanted { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: Some("d".into()), name: "b".into() }])
+            .fetch(&[Wanted {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some("d".into()),
+                name: "b".into(),
+            }])
             .unwrap();
         assert_eq!(got.len(), 1);
         let owned = s
-            .list_owned(&OwnedQuery { label_key: "kapp.k14s.io/app".into(), values: vec!["1".into()], group_kinds: vec![] })
+            .list_owned(&OwnedQuery {
+                label_key: "kapp.k14s.io/app".into(),
+                values: vec!["1".into()],
+                group_kinds: vec![],
+            })
             .unwrap();
         assert_eq!(owned.len(), 1);
         let e = Snapshot::load(&dir.path().join("missing")).unwrap_err();

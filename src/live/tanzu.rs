@@ -28,7 +28,9 @@ pub fn active_context(path: &Path) -> Result<Option<TanzuContext>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading Tanzu config {}", path.display())),
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading Tanzu config {}", path.display()))
+        }
     };
     let cfg = crate::yaml::parse_one(&text, crate::yaml::Limits::default())
         .with_context(|| format!("parsing Tanzu config {}", path.display()))?;
@@ -38,7 +40,9 @@ pub fn active_context(path: &Path) -> Result<Option<TanzuContext>> {
         .find_map(|k| current.and_then(|c| c.get(*k)).and_then(Value::as_str))
         .filter(|n| !n.is_empty());
     let Some(name) = name else { return Ok(None) };
-    let Some(Value::Sequence(contexts)) = cfg.get("contexts") else { return Ok(None) };
+    let Some(Value::Sequence(contexts)) = cfg.get("contexts") else {
+        return Ok(None);
+    };
     let Some(ctx) = contexts
         .iter()
         .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
@@ -73,7 +77,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             active_context(&p).unwrap(),
-            Some(TanzuContext { kubeconfig: Some("/home/me/.kube/config".into()), context: Some("kind-dev".into()) })
+            Some(TanzuContext {
+                kubeconfig: Some("/home/me/.kube/config".into()),
+                context: Some("kind-dev".into())
+            })
         );
         std::fs::write(&p, "contexts: []\ncurrentContext: {}\n").unwrap();
         assert_eq!(active_context(&p).unwrap(), None);

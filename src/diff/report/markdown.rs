@@ -11,14 +11,22 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-pub fn write(result: &DiffResult, prepared: &[Vec<Option<Texts>>], out: &mut dyn Write) -> io::Result<()> {
+pub fn write(
+    result: &DiffResult,
+    prepared: &[Vec<Option<Texts>>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let totals = result.totals();
     writeln!(out, "### kpipe diff")?;
     writeln!(out)?;
     writeln!(
         out,
         "{}",
-        if result.has_changes() { "Changes pending." } else { "No changes." }
+        if result.has_changes() {
+            "Changes pending."
+        } else {
+            "No changes."
+        }
     )?;
     writeln!(out)?;
     writeln!(out, "`{}`", totals.line())?;
@@ -49,7 +57,11 @@ pub fn write(result: &DiffResult, prepared: &[Vec<Option<Texts>>], out: &mut dyn
         for (c, t) in s.changes.iter().zip(&prepared[si]) {
             let Some(t) = t else { continue };
             writeln!(out)?;
-            writeln!(out, "<details><summary><code>{}</code></summary>", html(&description(c)))?;
+            writeln!(
+                out,
+                "<details><summary><code>{}</code></summary>",
+                html(&description(c))
+            )?;
             writeln!(out)?;
             if let Some(r) = &c.reason {
                 writeln!(out, "> conflict: {}", cell(r))?;
@@ -60,7 +72,9 @@ pub fn write(result: &DiffResult, prepared: &[Vec<Option<Texts>>], out: &mut dyn
             writeln!(out, "{fence}diff")?;
             for l in block_lines(c, t, CONTEXT, false) {
                 match l {
-                    Styled::Common(x) | Styled::Removed(x) | Styled::Added(x) => writeln!(out, "{x}")?,
+                    Styled::Common(x) | Styled::Removed(x) | Styled::Added(x) => {
+                        writeln!(out, "{x}")?
+                    }
                     Styled::Gap => writeln!(out, " ...")?,
                 }
             }
@@ -77,7 +91,9 @@ pub fn write(result: &DiffResult, prepared: &[Vec<Option<Texts>>], out: &mut dyn
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn longest_backticks(t: &Texts) -> usize {

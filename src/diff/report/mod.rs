@@ -40,7 +40,12 @@ impl Default for Options {
 }
 
 /// Writes the report.
-pub fn write(result: &DiffResult, format: Format, opts: &Options, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(
+    result: &DiffResult,
+    format: Format,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let prepared = prepare(result, opts);
     match format {
         Format::Text => text::write(result, &prepared, opts, out),
@@ -133,7 +138,9 @@ pub(crate) fn block_lines(c: &Change, t: &Texts, context: i64, numbers: bool) ->
         .map(|l| match l {
             Line::Gap => Styled::Gap,
             Line::Record(r) => match (r.delta, numbers) {
-                (Delta::Common, true) => Styled::Common(format!("{:>3},{:>3}   {}", r.left, r.right, r.text)),
+                (Delta::Common, true) => {
+                    Styled::Common(format!("{:>3},{:>3}   {}", r.left, r.right, r.text))
+                }
                 (Delta::Left, true) => Styled::Removed(format!("{:>3}     - {}", r.left, r.text)),
                 (Delta::Right, true) => Styled::Added(format!("    {:>3} + {}", r.right, r.text)),
                 (Delta::Common, false) => Styled::Common(format!(" {}", r.text)),

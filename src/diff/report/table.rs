@@ -37,14 +37,24 @@ pub fn write_session(changes: &[Change], out: &mut dyn Write) -> io::Result<()> 
     let mut prev_ns: Option<&str> = None;
     for c in &rows {
         let ns = namespace_cell(c);
-        let ns_cell = if prev_ns == Some(ns) { "^".to_string() } else { ns.to_string() };
+        let ns_cell = if prev_ns == Some(ns) {
+            "^".to_string()
+        } else {
+            ns.to_string()
+        };
         prev_ns = Some(ns);
         let groups = if c.change_groups.is_empty() {
             "-".to_string()
         } else {
             c.change_groups.join(",")
         };
-        cells.push([ns_cell, c.id.name.clone(), c.id.kind.clone(), c.op.as_str().into(), groups]);
+        cells.push([
+            ns_cell,
+            c.id.name.clone(),
+            c.id.kind.clone(),
+            c.op.as_str().into(),
+            groups,
+        ]);
     }
     let mut widths = [0usize; 5];
     for row in &cells {
