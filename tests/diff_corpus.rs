@@ -63,7 +63,7 @@ fn run(desired: Vec<Value>, live: Vec<Value>, ns: &str) -> SessionDiff {
 }
 
 fn load(p: &Path) -> Vec<Value> {
-    Snapshot::load(p).unwrap().objects().to_vec()
+    Snapshot::load(p).unwrap().into_objects()
 }
 
 fn paths(d: &SessionDiff) -> Vec<&str> {
@@ -280,5 +280,5 @@ fn snapshot_source_reads_corpus_files() {
         })
         .unwrap();
     assert!(owned.is_empty());
-    assert!(s.objects().len() >= 12);
+    assert!(s.len() >= 12);
 }

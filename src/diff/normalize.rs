@@ -169,28 +169,34 @@ pub struct Sides {
 
 /// Builds both sides for a pair: H(L) against R(L, H(N)), or, when `original` is given
 /// (the last-applied copy), H(R(L, O)) against R(L, H(N)).
-pub fn sides(new: &Value, live: &Value, original: Option<&Value>, cfg: &Config) -> Sides {
-    let mut live = live.clone();
-    strip_identity(&mut live);
-    strip_history(&mut live);
-    let mut n = new.clone();
+///
+/// Server metadata and excluded fields are dropped from the live copy before rebasing: they
+/// would be copied into the new side and dropped from both afterwards anyway, and skipping
+/// them (managedFields above all) keeps the copies small.
+pub fn sides(new: Value, live: &Value, original: Option<&Value>, cfg: &Config) -> Sides {
+    let mut l = live.clone();
+    strip_identity(&mut l);
+    strip_history(&mut l);
+    strip_server_metadata(&mut l);
+    exclude(&mut l, &cfg.existing_exclusions);
+    let mut n = new;
     strip_history(&mut n);
-    let mut left = match original {
+    let mut right = rebase(&n, &l, &cfg.rebase_rules);
+    strip_history(&mut right);
+    exclude(&mut right, &cfg.existing_exclusions);
+    strip_server_metadata(&mut right);
+    let left = match original {
         Some(o) => {
             let mut o = o.clone();
             strip_history(&mut o);
-            let mut l = rebase(&o, &live, &cfg.rebase_rules);
-            strip_history(&mut l);
-            l
+            let mut x = rebase(&o, &l, &cfg.rebase_rules);
+            strip_history(&mut x);
+            exclude(&mut x, &cfg.existing_exclusions);
+            strip_server_metadata(&mut x);
+            x
         }
-        None => live.clone(),
+        None => l,
     };
-    let mut right = rebase(&n, &live, &cfg.rebase_rules);
-    strip_history(&mut right);
-    exclude(&mut left, &cfg.existing_exclusions);
-    exclude(&mut right, &cfg.existing_exclusions);
-    strip_server_metadata(&mut left);
-    strip_server_metadata(&mut right);
     Sides {
         existing: left,
         new: right,
@@ -229,7 +235,7 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: '1'}}\ndata: {k: v}",
         );
         let live = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, uid: u1, resourceVersion: '5', finalizers: [x], labels: {a: '1', ctl: y}, annotations: {ctl: z, kapp.k14s.io/identity: id, kapp.k14s.io/original: '{}'}}\ndata: {k: v}\nstatus: {phase: ok}");
-        let s = sides(&new, &live, None, &Config::defaults());
+        let s = sides(new.clone(), &live, None, &Config::defaults());
         // Finalizers come from live on both sides; controller labels/annotations show as removed.
         assert_eq!(
             s.new,
@@ -246,7 +252,7 @@ mod tests {
         let new =
             y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}");
         let live = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.1], ports: [{port: 80}]}");
-        let s = sides(&new, &live, None, &Config::defaults());
+        let s = sides(new.clone(), &live, None, &Config::defaults());
         assert_eq!(
             s.new.get("spec").unwrap().get("clusterIP"),
             Some(&y("10.0.0.1"))
@@ -254,7 +260,7 @@ mod tests {
         assert!(s.new.get("spec").unwrap().get("clusterIPs").is_none());
         // new wins when it sets the field
         let new2 = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: None}");
-        let s = sides(&new2, &live, None, &Config::defaults());
+        let s = sides(new2.clone(), &live, None, &Config::defaults());
         assert_eq!(
             s.new.get("spec").unwrap().get("clusterIP"),
             Some(&y("None"))
@@ -266,12 +272,12 @@ mod tests {
         let new =
             y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
         let live = y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, annotations: {deployment.kubernetes.io/revision: '3'}}\nspec: {replicas: 1}");
-        let s = sides(&new, &live, None, &Config::defaults());
+        let s = sides(new.clone(), &live, None, &Config::defaults());
         assert_eq!(s.new, s.existing);
         // Not for another apiVersion: exact matching.
         let new =
             y("apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
-        let s = sides(&new, &live, None, &Config::defaults());
+        let s = sides(new.clone(), &live, None, &Config::defaults());
         assert_ne!(s.new.get("metadata"), s.existing.get("metadata"));
     }
 
@@ -280,7 +286,7 @@ mod tests {
         let cfg = cfg_with("kind: Config\nrebaseRules:\n- paths: [[spec], [metadata, annotations], [metadata, labels]]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: argoproj.io/v1alpha1, kind: Workflow}}]");
         let new = y("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, labels: {x: '1'}}\nspec: {entrypoint: main, arguments: {parameters: [{name: a, value: new}]}}");
         let live = y("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, labels: {x: '1', workflows.argoproj.io/phase: Running}, annotations: {a: b}}\nspec: {entrypoint: main, arguments: {parameters: [{name: a, value: old}]}}\nstatus: {phase: Running}");
-        let s = sides(&new, &live, None, &cfg);
+        let s = sides(new.clone(), &live, None, &cfg);
         assert_eq!(s.new, s.existing);
     }
 
@@ -293,12 +299,12 @@ mod tests {
         let rule = |sources: &str| {
             cfg_with(&format!("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: copy\n  sources: {sources}\n  resourceMatchers: [{{kindNamespaceNameMatcher: {{kind: Deployment, namespace: '', name: d}}}}]"))
         };
-        let s = sides(&new, &live, None, &rule("[existing, new]"));
+        let s = sides(new.clone(), &live, None, &rule("[existing, new]"));
         assert_eq!(s.new, s.existing);
-        let s = sides(&new, &live, None, &rule("[new, existing]"));
+        let s = sides(new.clone(), &live, None, &rule("[new, existing]"));
         assert_ne!(s.new, s.existing);
         let rm = cfg_with("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: remove\n  resourceMatchers: [{allMatcher: {}}]");
-        let s = sides(&new, &live, None, &rm);
+        let s = sides(new.clone(), &live, None, &rm);
         assert!(s.new.get("spec").unwrap().get("replicas").is_none());
     }
 
@@ -307,7 +313,7 @@ mod tests {
         let cfg = cfg_with("kind: Config\nrebaseRules:\n- path: [spec, containers, {allIndexes: true}, image]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]\n- path: [spec, containers, {index: 1}, args]\n  type: remove\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]");
         let new = y("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a:2}, {name: b, image: b:2, args: [x]}]}");
         let live = y("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: n1, containers: [{name: a, image: a:1}, {name: b, image: b:1}]}");
-        let s = sides(&new, &live, None, &cfg);
+        let s = sides(new.clone(), &live, None, &cfg);
         assert_eq!(s.new, s.existing);
     }
 
@@ -317,7 +323,7 @@ mod tests {
             "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}]",
         );
         let live = y("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}, {name: sa-token-abcde}]\nimagePullSecrets: [{name: sa-dockercfg-x}]");
-        let s = sides(&new, &live, None, &Config::defaults());
+        let s = sides(new.clone(), &live, None, &Config::defaults());
         assert_eq!(s.new, s.existing);
     }
 
@@ -326,9 +332,9 @@ mod tests {
         let new = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}");
         let live = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v, added-by-server: x}\nstatus: {a: b}");
         let orig = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}");
-        let s = sides(&new, &live, Some(&orig), &Config::defaults());
+        let s = sides(new.clone(), &live, Some(&orig), &Config::defaults());
         assert_eq!(s.new, s.existing);
-        let s = sides(&new, &live, None, &Config::defaults());
+        let s = sides(new.clone(), &live, None, &Config::defaults());
         assert_ne!(s.new, s.existing);
         assert!(s.existing.get("status").is_none());
     }

@@ -299,8 +299,10 @@ fn diff_resource(
     } else {
         None
     };
-    let sides = normalize::sides(&new, live, original.as_ref(), cfg);
-    let differs = sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
+    let sides = normalize::sides(new, live, original.as_ref(), cfg);
+    // Equal values render to equal text; only unequal ones need rendering to decide (kapp
+    // decides on the text).
+    let differs = sides.existing != sides.new && sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
     change.op = match (&conflict, differs) {
         (Some(_), _) => Op::Conflict,
         (None, true) => Op::Update,

@@ -93,18 +93,26 @@ pub fn insert_labels(obj: &mut Value, id: &ResourceId, key: &str, value: &str, c
     for (k, v) in &cfg.additional_labels {
         labels.insert(k.clone(), v.clone());
     }
-    let snapshot = obj.clone();
-    for r in &cfg.ownership_label_rules {
-        if any_matches(&r.matchers, &snapshot) {
-            for p in &r.paths {
-                merge_at(obj, p, &labels);
-            }
+    // Rules match the object as rendered, before any insertion.
+    let owning: Vec<&super::config::PathRule> = cfg
+        .ownership_label_rules
+        .iter()
+        .filter(|r| any_matches(&r.matchers, obj))
+        .collect();
+    let scoping: Vec<&super::config::PathRule> = cfg
+        .label_scoping_rules
+        .iter()
+        .filter(|r| any_matches(&r.matchers, obj))
+        .collect();
+    for r in owning {
+        for p in &r.paths {
+            merge_at(obj, p, &labels);
         }
     }
     let mut scope = Mapping::new();
     scope.insert(Value::from(key), Value::from(value));
-    for r in &cfg.label_scoping_rules {
-        if any_matches(&r.matchers, &snapshot) {
+    for r in scoping {
+        {
             for p in &r.paths {
                 // Scoping is skipped where the selector does not exist.
                 if p.get(obj).is_some_and(|v| matches!(v, Value::Mapping(_))) {

@@ -84,13 +84,23 @@ impl Kubectl {
             };
             anyhow::Error::new(EnvError(what))
         })?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            // A write error surfaces as kubectl's own failure below.
-            let _ = pipe.write_all(input);
-        }
+        // Feed stdin from a thread so a large stream cannot deadlock against kubectl's output.
+        let writer = match (stdin, child.stdin.take()) {
+            (Some(input), Some(mut pipe)) => {
+                let input = input.to_vec();
+                // A write error surfaces as kubectl's own failure below.
+                Some(std::thread::spawn(move || {
+                    let _ = pipe.write_all(&input);
+                }))
+            }
+            _ => None,
+        };
         let out = child
             .wait_with_output()
             .map_err(|e| anyhow::Error::new(EnvError(format!("waiting for kubectl: {e}"))))?;
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
         if !out.status.success() {
             let stderr = mask_tokens(String::from_utf8_lossy(&out.stderr).trim());
             return Err(anyhow::Error::new(EnvError(format!(

@@ -29,7 +29,8 @@ pub struct OwnedQuery {
     pub group_kinds: Vec<(String, String)>,
 }
 
-/// A source of live state.
+/// A source of live state. A source may hand each object out only once: objects returned by
+/// an earlier call can be missing from later ones (callers keep what they got).
 pub trait LiveSource {
     /// The wanted objects that exist (missing ones are simply absent).
     fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>>;

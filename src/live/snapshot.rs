@@ -5,12 +5,14 @@ use super::{flatten_into, LiveSource, OwnedQuery, Wanted};
 use crate::manifest::{group_of, ResourceId};
 use anyhow::{bail, Context, Result};
 use serde_yaml::Value;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// Objects are handed out (moved, not copied) once each: 10,000 live objects are not cloned.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    objects: Vec<Value>,
+    objects: RefCell<Vec<Option<Value>>>,
     by_id: HashMap<ResourceId, usize>,
 }
 
@@ -34,11 +36,24 @@ impl Snapshot {
                 by_id.entry(id).or_insert(i);
             }
         }
-        Snapshot { objects, by_id }
+        Snapshot {
+            objects: RefCell::new(objects.into_iter().map(Some).collect()),
+            by_id,
+        }
     }
 
-    pub fn objects(&self) -> &[Value] {
-        &self.objects
+    /// The objects not handed out yet.
+    pub fn into_objects(self) -> Vec<Value> {
+        self.objects.into_inner().into_iter().flatten().collect()
+    }
+
+    /// How many objects were loaded.
+    pub fn len(&self) -> usize {
+        self.objects.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -66,11 +81,10 @@ fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
     let json_like =
         file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
     if json_like {
-        let stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+        // Straight into YAML values: no intermediate JSON tree.
+        let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
         for (i, v) in stream.enumerate() {
             let v = v.with_context(|| format!("{}: JSON value {}", file.display(), i + 1))?;
-            let v = serde_yaml::to_value(v)
-                .with_context(|| format!("{}: JSON value {}", file.display(), i + 1))?;
             flatten_into(v, out);
         }
         return Ok(());
@@ -90,6 +104,7 @@ fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
 
 impl LiveSource for Snapshot {
     fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>> {
+        let mut objects = self.objects.borrow_mut();
         Ok(wanted
             .iter()
             .filter_map(|w| {
@@ -99,21 +114,24 @@ impl LiveSource for Snapshot {
                     namespace: w.namespace.clone(),
                     name: w.name.clone(),
                 };
-                self.by_id.get(&id).map(|&i| self.objects[i].clone())
+                self.by_id.get(&id).and_then(|&i| objects[i].take())
             })
             .collect())
     }
 
     fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Value>> {
-        Ok(self
-            .objects
-            .iter()
-            .filter(|o| {
+        let mut objects = self.objects.borrow_mut();
+        let mut out = Vec::new();
+        for slot in objects.iter_mut() {
+            let owned = slot.as_ref().is_some_and(|o| {
                 crate::diff::ownership::label(o, &q.label_key)
                     .is_some_and(|v| q.values.iter().any(|x| x == v))
-            })
-            .cloned()
-            .collect())
+            });
+            if owned {
+                out.extend(slot.take());
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -136,7 +154,7 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join("ignored.txt"), "not yaml: [").unwrap();
         let s = Snapshot::load(dir.path()).unwrap();
-        assert_eq!(s.objects().len(), 3);
+        assert_eq!(s.len(), 3);
         let got = s
             .fetch(&[Wanted {
                 api_version: "v1".into(),
@@ -153,7 +171,9 @@ mod tests {
                 group_kinds: vec![],
             })
             .unwrap();
-        assert_eq!(owned.len(), 1);
+        // `b` was handed out already.
+        assert_eq!(owned.len(), 0);
+        assert_eq!(s.into_objects().len(), 2);
         let e = Snapshot::load(&dir.path().join("missing")).unwrap_err();
         assert!(e.to_string().contains("does not exist"));
         std::fs::write(dir.path().join("c.yaml"), "a: [").unwrap();

@@ -46,7 +46,12 @@ pub fn write(
     opts: &Options,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let prepared = prepare(result, opts);
+    // The table shows no diff text: skip rendering and masking it.
+    let prepared = if format == Format::Table {
+        Vec::new()
+    } else {
+        prepare(result, opts)
+    };
     match format {
         Format::Text => text::write(result, &prepared, opts, out),
         Format::Table => table::write(result, out),
