@@ -1,8 +1,9 @@
 //! `kpipe diff` on 10,000 resources, 5% changed, against a snapshot source.
 //!
-//! Also writes the inputs to `target/bench-diff/{desired,live}.yaml` so the whole process can
-//! be timed: `kpipe diff --files target/bench-diff/desired.yaml --live
-//! target/bench-diff/live.yaml --report table`.
+//! Also writes the inputs to `target/bench-diff/{desired.yaml,live.yaml,live.json}` so the
+//! whole process can be timed: `kpipe diff -n default --files target/bench-diff/desired.yaml
+//! --live target/bench-diff/live.json --report table` (`live.json` is what `kubectl get -A -o
+//! json` saves; `live.yaml` the same objects as YAML).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use kpipe::diff::config::partition_configs;
@@ -107,20 +108,32 @@ fn bench(c: &mut Criterion) {
     let (desired, live) = generate();
     let (dp, lp) = (dir.join("desired.yaml"), dir.join("live.yaml"));
     std::fs::write(&dp, desired).unwrap();
+    let items: Vec<serde_yaml::Value> = kpipe::yaml::parse_stream(&live, Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|d| !d.empty)
+        .map(|d| d.value)
+        .collect();
     std::fs::write(&lp, live).unwrap();
-    let result = run_once(&dp, &lp);
-    let t = result.totals();
-    assert_eq!((t.update, t.noop), (N / 20, N - N / 20), "{t:?}");
+    let jp = dir.join("live.json");
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    std::fs::write(&jp, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+    for live in [&lp, &jp] {
+        let t = run_once(&dp, live).totals();
+        assert_eq!((t.update, t.noop), (N / 20, N - N / 20), "{t:?}");
+    }
     let mut g = c.benchmark_group("diff");
     g.sample_size(10);
-    g.bench_function("10k_resources_5pct_changed_snapshot", |b| {
-        b.iter(|| {
-            let r = run_once(&dp, &lp);
-            let mut sink = Vec::new();
-            report::write(&r, Format::Text, &report::Options::default(), &mut sink).unwrap();
-            sink.len()
-        })
-    });
+    for (name, live) in [("yaml_snapshot", &lp), ("json_snapshot", &jp)] {
+        g.bench_function(format!("10k_resources_5pct_changed_{name}"), |b| {
+            b.iter(|| {
+                let r = run_once(&dp, live);
+                let mut sink = Vec::new();
+                report::write(&r, Format::Text, &report::Options::default(), &mut sink).unwrap();
+                sink.len()
+            })
+        });
+    }
     g.finish();
 }
 
