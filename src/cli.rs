@@ -31,6 +31,12 @@ pub enum Command {
     Render(RenderCmd),
     /// Show what deploying would change, the way kapp decides it (exit 1 when there are changes)
     Diff(DiffCmd),
+    /// Template-step mode (ytt flags): render -f files/folders/stdin to a YAML stream on stdout
+    Template(crate::plugin::step::TemplateCmd),
+    /// Package kpipe as a Tanzu CLI plugin (`plugin package --out DIR`)
+    Plugin(crate::plugin::PluginCmd),
+    #[command(flatten)]
+    Tanzu(crate::plugin::TanzuCmd),
 }
 
 #[derive(Args, Debug)]
@@ -196,6 +202,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Diff(cmd) => {
             crate::diff::cmd::run(&cmd.inputs, &cmd.diff, &mut std::io::stdout().lock())
         }
+        Command::Template(cmd) => crate::plugin::run_template(cmd),
+        Command::Plugin(cmd) => crate::plugin::run_plugin(cmd),
+        Command::Tanzu(cmd) => crate::plugin::run_tanzu(cmd),
     }
 }
 

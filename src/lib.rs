@@ -9,6 +9,7 @@ pub mod exit;
 pub mod live;
 pub mod manifest;
 pub mod output;
+pub mod plugin;
 pub mod render;
 pub mod session;
 pub mod template;

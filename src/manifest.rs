@@ -21,7 +21,7 @@ pub struct ResourceId {
 }
 
 impl ResourceId {
-    /// Builds the identity of an object; `None` when apiVersion, kind or name is missing.
+    /// Builds the identity of an object; `None` when apiVersion or kind is missing.
     pub fn of(obj: &Value) -> Option<ResourceId> {
         let api_version = obj.get("apiVersion")?.as_str()?;
         let kind = obj.get("kind")?.as_str()?;
@@ -32,8 +32,8 @@ impl ResourceId {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .or_else(|| meta.get("generateName").and_then(Value::as_str))
-            // kapp `Config` documents are read by kapp, never applied: they need no name.
-            .or_else(|| is_kapp_config(obj).then_some(""))?;
+            // A missing name is left to lint to report (kapp `Config` documents need none).
+            .unwrap_or("");
         let namespace = meta
             .get("namespace")
             .and_then(Value::as_str)
@@ -109,9 +109,7 @@ impl Resource {
     /// Builds a resource from a parsed object, computing canonical bytes and digest.
     pub fn new(object: Value, source: SourceLoc) -> Result<Resource> {
         let Some(id) = ResourceId::of(&object) else {
-            bail!(
-                "{source}: document is not a Kubernetes object: it needs apiVersion, kind and metadata.name (or generateName)"
-            );
+            bail!("{source}: document is not a Kubernetes object: it needs apiVersion and kind");
         };
         let api_version = object
             .get("apiVersion")
@@ -354,9 +352,9 @@ pub fn build_set(session: &str, docs: Vec<SourcedDoc>, opts: &BuildOptions) -> R
                 r.set_namespace(ns);
             }
         }
-        // kapp merges any number of Config documents; they have no identity to clash on.
-        let unnamed_config = r.id.name.is_empty() && is_kapp_config(&r.object);
-        if let Some(prev) = seen.get(&r.id).filter(|_| !unnamed_config) {
+        // Unnamed documents (kapp Configs, which kapp merges; or a missing name, which lint
+        // reports) have no identity to clash on.
+        if let Some(prev) = seen.get(&r.id).filter(|_| !r.id.name.is_empty()) {
             bail!(
                 "{}: duplicate resource {}: already defined at {prev}",
                 r.source,

@@ -108,12 +108,13 @@ pub fn file_name(index: usize, total: usize, r: &ResourceOutput) -> String {
             })
             .collect()
     };
-    format!(
-        "{:0width$}-{}-{}.yaml",
-        index + 1,
-        clean(&r.kind),
-        clean(r.name.trim_end_matches('-'))
-    )
+    let name = clean(r.name.trim_end_matches('-'));
+    if name.is_empty() {
+        // Unnamed kapp Config documents.
+        format!("{:0width$}-{}.yaml", index + 1, clean(&r.kind))
+    } else {
+        format!("{:0width$}-{}-{name}.yaml", index + 1, clean(&r.kind))
+    }
 }
 
 /// The files a render produces under the output folder: relative path → content.

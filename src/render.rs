@@ -87,7 +87,13 @@ impl Pipeline {
         }
 
         let mut sopts = req.sessions.clone();
-        if sopts.session.is_none() && sopts.sessions_file.is_none() {
+        // A live session's own variables (--vars-from-env) name the session: the folder's
+        // sessions.yaml is then not the list to render.
+        let env_names_session = sopts
+            .env_vars
+            .iter()
+            .any(|(k, _)| k == "session_name" || k == "session_namespace");
+        if sopts.session.is_none() && sopts.sessions_file.is_none() && !env_names_session {
             let default = req.dir.join("sessions.yaml");
             if default.is_file() {
                 sopts.sessions_file = Some(default);
@@ -108,6 +114,41 @@ impl Pipeline {
             },
             limits: req.limits,
             prefix,
+        })
+    }
+
+    /// A pipeline from explicit parts instead of a folder (`kpipe template`): a renderer built
+    /// with `Renderer::from_sources`, values files in merge order, and the sessions to render.
+    /// Names in messages are the renderer's names as given.
+    pub fn from_parts(
+        root: Root,
+        mut renderer: Renderer,
+        files: Vec<ValuesFile>,
+        sessions: Vec<Session>,
+        req: &RenderRequest,
+    ) -> Result<Pipeline> {
+        let mut static_values = Vec::with_capacity(files.len());
+        for f in &files {
+            if f.templated {
+                renderer.add_values_template(&f.display, &f.text)?;
+                static_values.push(None);
+            } else {
+                static_values.push(Some(values::parse_values(&f.display, &f.text, req.limits)?));
+            }
+        }
+        Ok(Pipeline {
+            root,
+            renderer,
+            values_files: files,
+            static_values,
+            assignments: req.assignments.clone(),
+            sessions,
+            build: BuildOptions {
+                namespace: req.namespace.clone(),
+                scopes: Scopes::new(&req.cluster_scoped),
+            },
+            limits: req.limits,
+            prefix: String::new(),
         })
     }
 

@@ -129,8 +129,7 @@ pub fn path_string(path: &[PathSeg]) -> String {
 
 /// Parses every document of a YAML stream.
 pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Doc>, YamlError> {
-    Ok(Builder::new(text, limits, false)
-        .run()?
+    Ok(parse_lenient(text, limits, false)?
         .into_iter()
         .map(|(d, _)| d)
         .collect())
@@ -141,7 +140,82 @@ pub fn parse_stream_with_positions(
     text: &str,
     limits: Limits,
 ) -> Result<Vec<(Doc, Pos)>, YamlError> {
-    Builder::new(text, limits, true).run()
+    parse_lenient(text, limits, true)
+}
+
+const QUOTED_INDENT: &str = "invalid indentation in quoted scalar";
+
+/// yaml-rust2 rejects a multi-line quoted scalar whose continuation lines sit at the parent's
+/// indentation (`args: ['` … `']`, as in Argo's own examples); go-yaml, which kubectl uses,
+/// accepts it. Continuation lines of a quoted scalar lose their leading blanks anyway, so
+/// indenting them further changes no value and no line number: do that and parse again.
+fn parse_lenient(
+    text: &str,
+    limits: Limits,
+    positions: bool,
+) -> Result<Vec<(Doc, Pos)>, YamlError> {
+    let mut current = std::borrow::Cow::Borrowed(text);
+    for _ in 0..64 {
+        match Builder::new(&current, limits, positions).run() {
+            Err(e) if e.message == QUOTED_INDENT => match indent_quoted(&current, e.line, e.col) {
+                Some(fixed) => current = std::borrow::Cow::Owned(fixed),
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+    Builder::new(&current, limits, positions).run()
+}
+
+/// Indents the continuation lines of the quoted scalar starting at `line`:`col` (1-based) to
+/// one column past its opening quote. `None` when nothing can be fixed.
+fn indent_quoted(text: &str, line: usize, col: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let first = lines.get(line.checked_sub(1)?)?;
+    let start = first
+        .char_indices()
+        .nth(col.checked_sub(1)?)
+        .map(|(i, _)| i)?;
+    let quote = first[start..]
+        .chars()
+        .next()
+        .filter(|c| *c == '\'' || *c == '"')?;
+    // Find the closing quote, honouring '' in single quotes and \ escapes in double quotes.
+    let close_line;
+    let mut rest = &first[start + 1..];
+    let mut row = line - 1;
+    'outer: loop {
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            if quote == '"' && c == '\\' {
+                chars.next();
+            } else if c == quote {
+                if quote == '\'' && chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    close_line = row;
+                    break 'outer;
+                }
+            }
+        }
+        row += 1;
+        rest = lines.get(row)?;
+    }
+    if close_line == line - 1 {
+        return None;
+    }
+    let pad = " ".repeat(col);
+    let mut out = String::with_capacity(text.len() + pad.len() * (close_line - line + 1));
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if i >= line && i <= close_line {
+            out.push_str(&pad);
+        }
+        out.push_str(l);
+    }
+    Some(out)
 }
 
 /// Parses a text that must hold at most one document; an empty text gives `Value::Null`.
@@ -1056,6 +1130,13 @@ mod tests {
         let p = pos.find(&path);
         assert_eq!((p.line, p.col), (5, 12));
         assert_eq!(path_string(&path), "spec.templates[0].image");
+    }
+
+    #[test]
+    fn quoted_scalar_at_parent_indent_is_accepted() {
+        let v = p("a:\n  b: ['\n    x\n  ']\n  c: \"q\n  r\"\n");
+        assert_eq!(v["a"]["b"][0], Value::from(" x "));
+        assert_eq!(v["a"]["c"], Value::from("q r"));
     }
 
     #[test]

@@ -141,17 +141,7 @@ impl Renderer {
             bail!("{}: no templates (*.yaml) in templates/", tdir.display());
         }
         let sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>> = Arc::default();
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_keep_trailing_newline(true);
-        // minijinja JSON-escapes `.yaml` templates by default; YAML authors quote themselves.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.set_trim_blocks(true);
-        env.set_lstrip_blocks(true);
-        env.set_fuel(Some(opts.fuel));
-        env.set_recursion_limit(64);
-        filters::register(&mut env);
-        env.add_function("__placeholder", placeholder);
+        let mut env = base_environment(opts);
         let loader_root = root.clone();
         let loader_sources = sources.clone();
         env.set_loader(move |name| {
@@ -159,7 +149,8 @@ impl Renderer {
             let path = match loader_root.resolve(name) {
                 Ok(Some(p)) => p,
                 Ok(None) => return Ok(None),
-                Err(m) => return Err(minijinja::Error::new(ErrorKind::TemplateNotFound, m)),
+                // Not TemplateNotFound: `include` would replace our reason with its own.
+                Err(m) => return Err(minijinja::Error::new(ErrorKind::InvalidOperation, m)),
             };
             let text = std::fs::read_to_string(&path).map_err(|e| {
                 minijinja::Error::new(ErrorKind::TemplateNotFound, format!("{name}: {e}"))
@@ -176,6 +167,53 @@ impl Renderer {
             sources,
         };
         // Compile every output now so syntax errors surface before any session renders.
+        for name in &r.outputs {
+            r.env.get_template(name).map_err(|e| r.describe(&e, name))?;
+        }
+        Ok(r)
+    }
+
+    /// Builds a renderer over explicit files instead of a pipeline folder (`kpipe template`,
+    /// ytt-style `-f` inputs). Files with `output: true` are rendered in the order given; the
+    /// others (partials, data files) are only reachable by name from `{% include %}`. A name not
+    /// found as given is also tried as `templates/<name>`, so pipeline-folder includes work.
+    pub fn from_sources(files: Vec<SourceFile>, opts: &TemplateOptions) -> Result<Renderer> {
+        let mut table: HashMap<String, Arc<str>> = HashMap::new();
+        let mut outputs = Vec::new();
+        for f in files {
+            let text: Arc<str> = Arc::from(f.text.as_str());
+            for alias in f.aliases {
+                table.entry(alias).or_insert_with(|| text.clone());
+            }
+            if f.output {
+                outputs.push(f.name.clone());
+            }
+            table.insert(f.name, text);
+        }
+        if outputs.is_empty() {
+            bail!("no templates among the inputs (templates are *.yaml / *.yml files)");
+        }
+        let sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>> = Arc::default();
+        let mut env = base_environment(opts);
+        let loader_sources = sources.clone();
+        env.set_loader(move |name| {
+            let text = match table.get(name) {
+                Some(t) => t.clone(),
+                None => match table.get(&format!("templates/{name}")) {
+                    Some(t) => t.clone(),
+                    None => return Ok(None),
+                },
+            };
+            if let Ok(mut s) = loader_sources.write() {
+                s.insert(name.to_string(), text.clone());
+            }
+            Ok(Some(preprocess(&text)))
+        });
+        let r = Renderer {
+            env,
+            outputs,
+            sources,
+        };
         for name in &r.outputs {
             r.env.get_template(name).map_err(|e| r.describe(&e, name))?;
         }
@@ -202,17 +240,9 @@ impl Renderer {
         self.sources.read().ok()?.get(name).cloned()
     }
 
-    /// Renders `name` with the session variables and, for pipeline templates, the values.
-    pub fn render(
-        &self,
-        name: &str,
-        session: &Session,
-        values: Option<&serde_yaml::Value>,
-    ) -> Result<String> {
-        let tmpl = self
-            .env
-            .get_template(name)
-            .map_err(|e| self.describe(&e, name))?;
+    /// The context templates see: every session variable at top level, `session`, and (for
+    /// pipeline templates, not values files) `values`. Build it once per session.
+    pub fn context(session: &Session, values: Option<&serde_yaml::Value>) -> minijinja::Value {
         let mut ctx: BTreeMap<&str, minijinja::Value> = BTreeMap::new();
         for (k, v) in &session.vars {
             ctx.insert(k.as_str(), minijinja::Value::from(v.as_str()));
@@ -221,6 +251,25 @@ impl Renderer {
         if let Some(v) = values {
             ctx.insert("values", minijinja::Value::from_serialize(v));
         }
+        minijinja::Value::from_serialize(&ctx)
+    }
+
+    /// Renders `name` with the session variables and, for pipeline templates, the values.
+    pub fn render(
+        &self,
+        name: &str,
+        session: &Session,
+        values: Option<&serde_yaml::Value>,
+    ) -> Result<String> {
+        self.render_with(name, &Self::context(session, values))
+    }
+
+    /// Renders `name` with a context made by [`Renderer::context`].
+    pub fn render_with(&self, name: &str, ctx: &minijinja::Value) -> Result<String> {
+        let tmpl = self
+            .env
+            .get_template(name)
+            .map_err(|e| self.describe(&e, name))?;
         tmpl.render(ctx).map_err(|e| self.describe(&e, name))
     }
 
@@ -253,6 +302,34 @@ impl Renderer {
         }
         anyhow::anyhow!(msg)
     }
+}
+
+/// A template given as text (`Renderer::from_sources`).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The name used in output order and in messages (the path as the user gave it).
+    pub name: String,
+    /// Further names `{% include %}` may use (e.g. ytt's logical name relative to a `-f` folder).
+    pub aliases: Vec<String>,
+    pub text: String,
+    /// True for templates whose documents are output; false for partials and data files.
+    pub output: bool,
+}
+
+/// The minijinja environment every renderer starts from.
+fn base_environment(opts: &TemplateOptions) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    // minijinja JSON-escapes `.yaml` templates by default; YAML authors quote themselves.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_fuel(Some(opts.fuel));
+    env.set_recursion_limit(64);
+    filters::register(&mut env);
+    env.add_function("__placeholder", placeholder);
+    env
 }
 
 /// `${NAME}`: the session variable of that name (exact, then lower-case Educates name).

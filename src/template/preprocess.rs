@@ -26,11 +26,16 @@ pub const ARGO_ROOTS: &[&str] = &[
 ];
 
 /// True when the inside of `{{ … }}` is an Argo expression rather than Jinja: `=expr`, or a
-/// dotted name under an Argo root with no Jinja filter or call. Names bound by an enclosing
+/// dotted name under an Argo root with no Jinja filter or call. Go template actions
+/// (`{{ .x }}`), which Jinja cannot parse anyway, pass through too. Names bound by an enclosing
 /// Jinja `for` loop (`{% for item in … %}`) stay Jinja.
 pub fn is_argo_expression(inner: &str, loop_vars: &[String]) -> bool {
     let t = inner.trim_start();
     if t.starts_with('=') {
+        return true;
+    }
+    // Go templates (`{{ .token }}`, `{{- .Values.x }}`) embedded in manifests are never Jinja.
+    if t.trim_start_matches('-').trim_start().starts_with('.') {
         return true;
     }
     let ident_len = t
@@ -61,6 +66,19 @@ pub fn preprocess(src: &str) -> String {
         let c = b[i];
         if c == b'{' && i + 1 < b.len() {
             match b[i + 1] {
+                b'#' | b'%'
+                    if find(src, i + 2, if b[i + 1] == b'#' { "#}" } else { "%}" }).is_none() =>
+                {
+                    // No closing delimiter: not Jinja but text such as an Argo expr-lang
+                    // predicate (`filter(data, {# endsWith "x"})`). Keep it literal.
+                    out.push_str(&src[copied..i]);
+                    out.push_str("{%+ raw +%}");
+                    out.push_str(&src[i..i + 2]);
+                    out.push_str("{%+ endraw +%}");
+                    i += 2;
+                    copied = i;
+                    continue;
+                }
                 b'#' => {
                     let end = find(src, i + 2, "#}").map(|e| e + 2).unwrap_or(b.len());
                     i = end;
@@ -109,9 +127,9 @@ pub fn preprocess(src: &str) -> String {
                     let bound: Vec<String> = loops.iter().flatten().cloned().collect();
                     if is_argo_expression(inner, &bound) {
                         out.push_str(&src[copied..i]);
-                        out.push_str("{% raw %}");
+                        out.push_str("{%+ raw +%}");
                         out.push_str(&src[i..close + 2]);
-                        out.push_str("{% endraw %}");
+                        out.push_str("{%+ endraw +%}");
                         copied = close + 2;
                     }
                     i = close + 2;
@@ -169,7 +187,7 @@ mod tests {
         let out = preprocess(src);
         assert_eq!(
             out,
-            "a: {% raw %}{{inputs.parameters.x}}{% endraw %}\nb: \"{% raw %}{{ workflow.name }}{% endraw %}\"\nc: {% raw %}{{=sprig.trim(x)}}{% endraw %}\nd: {{ values.x }}\n"
+            "a: {%+ raw +%}{{inputs.parameters.x}}{%+ endraw +%}\nb: \"{%+ raw +%}{{ workflow.name }}{%+ endraw +%}\"\nc: {%+ raw +%}{{=sprig.trim(x)}}{%+ endraw +%}\nd: {{ values.x }}\n"
         );
         assert_eq!(out.lines().count(), src.lines().count());
     }
@@ -179,7 +197,7 @@ mod tests {
         let src = "{% for item in values.l %}- {{ item }}\n{% endfor %}\n- {{item}}\n";
         let out = preprocess(src);
         assert!(out.contains("- {{ item }}\n"), "{out}");
-        assert!(out.contains("{% raw %}{{item}}{% endraw %}"), "{out}");
+        assert!(out.contains("{%+ raw +%}{{item}}{%+ endraw +%}"), "{out}");
     }
 
     #[test]
@@ -187,6 +205,14 @@ mod tests {
         assert_eq!(
             preprocess("n: x-${SESSION_NAMESPACE}\nlit: $${HOME} $1 $ {x} ${1x} ${unterminated\n"),
             "n: x-{{ __placeholder(\"SESSION_NAMESPACE\") }}\nlit: ${HOME} $1 $ {x} ${1x} ${unterminated\n"
+        );
+    }
+
+    #[test]
+    fn unclosed_jinja_openers_are_text() {
+        assert_eq!(
+            preprocess("e: \"filter(data, {# endsWith x})\"\n"),
+            "e: \"filter(data, {%+ raw +%}{#{%+ endraw +%} endsWith x})\"\n"
         );
     }
 
@@ -201,5 +227,7 @@ mod tests {
         assert!(!is_argo_expression(" status | upper ", &[]));
         assert!(is_argo_expression(" status ", &[]));
         assert!(!is_argo_expression("statusx", &[]));
+        assert!(is_argo_expression(" .token ", &[]));
+        assert!(is_argo_expression("- .Values.x ", &[]));
     }
 }
