@@ -26,10 +26,18 @@ fn generate() -> (String, String) {
     for i in 0..N {
         let ns = format!("team-{}", i % 10);
         let changed = i % 20 == 0;
-        let (kind, group) = if i % 2 == 0 { ("ConfigMap", "") } else { ("Deployment", "apps") };
+        let (kind, group) = if i % 2 == 0 {
+            ("ConfigMap", "")
+        } else {
+            ("Deployment", "apps")
+        };
         let name = format!("{}-{i}", kind.to_ascii_lowercase());
         let key = format!("{ns}/{group}/{kind}/{name}");
-        let api = if group.is_empty() { "v1".to_string() } else { format!("{group}/v1") };
+        let api = if group.is_empty() {
+            "v1".to_string()
+        } else {
+            format!("{group}/v1")
+        };
         let body = |image: &str, level: &str| {
             if kind == "ConfigMap" {
                 format!("data:\n  LOG_LEVEL: {level}\n  REGION: eu-west-1\n  FEATURES: a,b,c\n")
@@ -92,14 +100,23 @@ fn run_once(desired: &Path, live: &Path) -> DiffResult {
         .filter(|(_, d)| !d.empty)
         .map(|(i, d)| SourcedDoc {
             value: d.value,
-            source: SourceLoc { file: "desired.yaml".into(), line: d.line, doc: i },
+            source: SourceLoc {
+                file: "desired.yaml".into(),
+                line: d.line,
+                doc: i,
+            },
         })
         .collect();
     let (configs, docs) = partition_configs(docs);
-    let opts = BuildOptions { namespace: Some("default".into()), scopes: Scopes::new(&[]) };
+    let opts = BuildOptions {
+        namespace: Some("default".into()),
+        scopes: Scopes::new(&[]),
+    };
     let set = build_set("default", docs, &opts).unwrap();
     let index = LiveIndex::new(Snapshot::load(live).unwrap().into_objects());
-    DiffResult { sessions: vec![diff_session(&set, &configs, &index, &Options::default()).unwrap()] }
+    DiffResult {
+        sessions: vec![diff_session(&set, &configs, &index, &Options::default()).unwrap()],
+    }
 }
 
 fn bench(c: &mut Criterion) {

@@ -110,7 +110,7 @@ fn delete_only_what_this_app_owns() {
         "--live",
         "live",
         "--app",
-        APP_LABEL,
+        "web-app",
         "--report",
         "table",
     ]);
@@ -124,6 +124,18 @@ fn delete_only_what_this_app_owns() {
             "{name}: {out}"
         );
     }
+    // Without the app record kpipe knows only the rendered kinds (kapp scopes its listing to
+    // the kinds the app has used): no Deployment is left over, so nothing is deleted.
+    let (code, _, _) = diff(&[
+        "--files",
+        "desired/web.yaml",
+        "desired/kapp-config.yaml",
+        "--live",
+        "live",
+        "--app",
+        APP_LABEL,
+    ]);
+    assert_eq!(code, 0);
     for name in ["shared", "web-app", "web-7d9f8b6c5-abcde"] {
         assert!(!out.contains(name), "{name}: {out}");
     }

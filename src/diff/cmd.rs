@@ -185,6 +185,29 @@ fn app_spec(app: &str, session: &str) -> Result<AppSpec> {
     Ok(AppSpec::Named(app))
 }
 
+/// The kinds an app has used, from its app record's `data.spec.usedGKs`.
+fn used_gks(record: &Value) -> Vec<(String, String)> {
+    let spec = record
+        .get("data")
+        .and_then(|d| d.get("spec"))
+        .and_then(Value::as_str)
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+    let Some(list) = spec
+        .as_ref()
+        .and_then(|s| s.get("usedGKs"))
+        .and_then(|v| v.as_array())
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|gk| {
+            let g = gk.get("Group").or_else(|| gk.get("group"))?.as_str()?;
+            let k = gk.get("Kind").or_else(|| gk.get("kind"))?.as_str()?;
+            Some((g.to_string(), k.to_string()))
+        })
+        .collect()
+}
+
 /// kapp's app record: ConfigMap `<app>` with `data.spec` JSON holding labelKey/labelValue.
 fn ownership_from_record(record: Option<&Value>, app: &str) -> Result<Ownership> {
     let Some(record) = record else {
@@ -251,6 +274,13 @@ pub fn diff_all(
         let mut objects = source
             .fetch(&wanted)
             .with_context(|| format!("fetching live objects for session {}", d.set.session))?;
+        let mut gks: Vec<(String, String)> = d
+            .set
+            .resources
+            .iter()
+            .filter(|r| !super::config::is_config_doc(&r.object))
+            .map(|r| (r.id.group.clone(), r.id.kind.clone()))
+            .collect();
         let ownership = match &spec {
             None => Ownership::Inferred,
             Some(AppSpec::Label { key, value }) => Ownership::App {
@@ -266,9 +296,14 @@ pub fn diff_all(
                             == Some(name)
                         && ownership::label(o, super::ops::IS_APP_LABEL).is_some()
                 });
+                if let Some(r) = record {
+                    gks.extend(used_gks(r));
+                }
                 ownership_from_record(record, name)?
             }
         };
+        gks.sort();
+        gks.dedup();
         let key = ownership.key().to_string();
         let values: Vec<String> = match &ownership {
             Ownership::App { value, .. } => value.iter().cloned().collect(),
@@ -283,14 +318,6 @@ pub fn diff_all(
             }
         };
         if !values.is_empty() {
-            let mut gks: Vec<(String, String)> = d
-                .set
-                .resources
-                .iter()
-                .map(|r| (r.id.group.clone(), r.id.kind.clone()))
-                .collect();
-            gks.sort();
-            gks.dedup();
             let q = OwnedQuery {
                 label_key: key,
                 values,

@@ -175,7 +175,18 @@ pub fn diff_session(
                 .with_context(|| format!("{}: {}", r.source, r.id))?,
         );
     }
-    for (id, obj) in live.iter() {
+    // Deletes in identity order (kind, then namespace and name), whatever order the source
+    // listed them in, so cluster and snapshot reports are identical.
+    let mut leftovers: Vec<&(ResourceId, Value)> = live.iter().collect();
+    leftovers.sort_by(|a, b| {
+        (&a.0.group, &a.0.kind, &a.0.namespace, &a.0.name).cmp(&(
+            &b.0.group,
+            &b.0.kind,
+            &b.0.namespace,
+            &b.0.name,
+        ))
+    });
+    for (id, obj) in leftovers {
         if rendered.contains(id) {
             continue;
         }
@@ -302,7 +313,8 @@ fn diff_resource(
     let sides = normalize::sides(new, live, original.as_ref(), cfg);
     // Equal values render to equal text; only unequal ones need rendering to decide (kapp
     // decides on the text).
-    let differs = sides.existing != sides.new && sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
+    let differs =
+        sides.existing != sides.new && sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
     change.op = match (&conflict, differs) {
         (Some(_), _) => Op::Conflict,
         (None, true) => Op::Update,

@@ -25,7 +25,8 @@ pub struct Wanted {
 pub struct OwnedQuery {
     pub label_key: String,
     pub values: Vec<String>,
-    /// `(group, kind)` pairs to list (kapp lists the kinds the app uses).
+    /// `(group, kind)` pairs to list: kapp lists the kinds the app has used (its app record's
+    /// `usedGKs`) plus the rendered ones.
     pub group_kinds: Vec<(String, String)>,
 }
 

@@ -123,9 +123,16 @@ impl LiveSource for Snapshot {
         let mut objects = self.objects.borrow_mut();
         let mut out = Vec::new();
         for slot in objects.iter_mut() {
+            // Same scoping as the cluster source: only the kinds asked for.
             let owned = slot.as_ref().is_some_and(|o| {
                 crate::diff::ownership::label(o, &q.label_key)
                     .is_some_and(|v| q.values.iter().any(|x| x == v))
+                    && ResourceId::of(o).is_some_and(|id| {
+                        q.group_kinds.is_empty()
+                            || q.group_kinds
+                                .iter()
+                                .any(|(g, k)| *g == id.group && *k == id.kind)
+                    })
             });
             if owned {
                 out.extend(slot.take());
