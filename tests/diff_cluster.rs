@@ -76,13 +76,16 @@ fn cluster_reports_equal_snapshot_reports() {
     }
 }
 
+/// Desired files, live fixture files, extra arguments, expected exit code.
+type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], i32);
+
 #[test]
 fn cluster_ops_match_snapshot_ops() {
     if support::skip_without_kubectl() {
         return;
     }
     // (files, live objects, extra args, exit code): noop, update, create, delete, conflict.
-    let cases: &[(&[&str], &[&str], &[&str], i32)] = &[
+    let cases: &[Case] = &[
         (
             &["desired/web.yaml", "desired/kapp-config.yaml"],
             &["web.yaml"],
