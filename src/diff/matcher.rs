@@ -135,11 +135,13 @@ impl Matcher {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         };
-        let api_version = obj
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+        // Looked up per arm: rebasing evaluates many matchers per object.
+        let api_version = || {
+            obj.get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        let kind = || obj.get("kind").and_then(Value::as_str).unwrap_or_default();
         match self {
             Matcher::All => true,
             Matcher::Any(ms) => ms.iter().any(|m| m.matches(obj)),
@@ -148,13 +150,15 @@ impl Matcher {
             Matcher::ApiVersionKind {
                 api_version: a,
                 kind: k,
-            } => a == api_version && k == kind,
-            Matcher::ApiGroupKind { group, kind: k } => group == group_of(api_version) && k == kind,
+            } => k == kind() && a == api_version(),
+            Matcher::ApiGroupKind { group, kind: k } => {
+                k == kind() && group == group_of(api_version())
+            }
             Matcher::KindNamespaceName {
                 kind: k,
                 namespace,
                 name,
-            } => k == kind && namespace == meta("namespace") && name == meta("name"),
+            } => k == kind() && namespace == meta("namespace") && name == meta("name"),
             Matcher::HasAnnotation(keys) => {
                 let anns = obj.get("metadata").and_then(|m| m.get("annotations"));
                 keys.iter()
@@ -167,7 +171,7 @@ impl Matcher {
                     Some(names) => !ns.is_empty() && names.iter().any(|n| n == ns),
                 }
             }
-            Matcher::CustomResource => !BUILTIN_GROUPS.contains(&group_of(api_version)),
+            Matcher::CustomResource => !BUILTIN_GROUPS.contains(&group_of(api_version())),
             Matcher::EmptyField(p) => match p.get(obj) {
                 None | Some(Value::Null) => true,
                 Some(Value::Mapping(m)) => m.is_empty(),

@@ -106,65 +106,17 @@ pub fn insert_labels(obj: &mut Value, id: &ResourceId, key: &str, value: &str, c
         .collect();
     for r in owning {
         for p in &r.paths {
-            merge_at(obj, p, &labels);
+            p.insert_entries(obj, &labels, true);
         }
     }
     let mut scope = Mapping::new();
     scope.insert(Value::from(key), Value::from(value));
     for r in scoping {
-        {
-            for p in &r.paths {
-                // Scoping is skipped where the selector does not exist.
-                if p.get(obj).is_some_and(|v| matches!(v, Value::Mapping(_))) {
-                    merge_at(obj, p, &scope);
-                }
-            }
+        for p in &r.paths {
+            // Scoping is skipped where the selector does not exist.
+            p.insert_entries(obj, &scope, false);
         }
     }
-}
-
-/// Merges `entries` into the map at every location `p` reaches (creating maps on key paths).
-fn merge_at(obj: &mut Value, p: &super::path::Path, entries: &Mapping) {
-    for (k, v) in entries {
-        let key = k.as_str().unwrap_or_default();
-        let mut with_key = p.0.clone();
-        with_key.push(super::path::Seg::Key(key.to_string()));
-        // Copy from a synthetic source that has the value at every location.
-        let path = super::path::Path(with_key);
-        let source = synthetic(obj, &path, v);
-        path.copy(obj, &[&source]);
-    }
-}
-
-/// A value shaped like `obj` along `path` with `leaf` at its end, so `Path::copy` can place it
-/// at every location (including every list element for `allIndexes`).
-fn synthetic(obj: &Value, path: &super::path::Path, leaf: &Value) -> Value {
-    use super::path::Seg;
-    fn build(cur: Option<&Value>, segs: &[Seg], leaf: &Value) -> Value {
-        let Some((seg, rest)) = segs.split_first() else {
-            return leaf.clone();
-        };
-        match seg {
-            Seg::Key(k) => {
-                let mut m = Mapping::new();
-                let child = cur.and_then(|c| c.get(k.as_str()));
-                m.insert(Value::from(k.as_str()), build(child, rest, leaf));
-                Value::Mapping(m)
-            }
-            Seg::AllIndexes | Seg::Index(_) => {
-                let n = match cur {
-                    Some(Value::Sequence(s)) => s.len(),
-                    _ => 0,
-                };
-                Value::Sequence(
-                    (0..n)
-                        .map(|i| build(cur.and_then(|c| c.get(i)), rest, leaf))
-                        .collect(),
-                )
-            }
-        }
-    }
-    build(Some(obj), &path.0, leaf)
 }
 
 #[cfg(test)]

@@ -110,6 +110,29 @@ impl Path {
         }
     }
 
+    /// Inserts `entries` into the map at every location the whole path reaches; with `create`,
+    /// missing maps along key-only stretches are created (ownership labels), otherwise absent
+    /// locations are skipped (label scoping).
+    pub fn insert_entries(&self, obj: &mut Value, entries: &Mapping, create: bool) {
+        let mut locs = Vec::new();
+        walk(obj, &self.0, Vec::new(), create, &mut locs);
+        for loc in locs {
+            let target = if create {
+                get_or_create(obj, &loc)
+            } else {
+                match get_mut(obj, &loc) {
+                    Some(Value::Mapping(m)) => Some(m),
+                    _ => None,
+                }
+            };
+            if let Some(m) = target {
+                for (k, v) in entries {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+
     /// The value at this path (first match only, for matchers).
     pub fn get<'a>(&self, obj: &'a Value) -> Option<&'a Value> {
         let mut cur = obj;
@@ -303,6 +326,22 @@ mod tests {
         let mut o = y("spec: {a: 1}");
         Path::keys(&["spec", "a"]).copy(&mut o, &[&y("spec: {a: null}")]);
         assert_eq!(o, y("spec: {a: null}"));
+    }
+
+    #[test]
+    fn insert_entries_creates_or_skips() {
+        let mut e = Mapping::new();
+        e.insert("k".into(), "v".into());
+        let mut o = y("metadata: {name: x}\nspec: {vct: [{metadata: {}}, {}]}");
+        Path::keys(&["metadata", "labels"]).insert_entries(&mut o, &e, true);
+        Path::parse(&y("[spec, vct, {allIndexes: true}, metadata, labels]"))
+            .unwrap()
+            .insert_entries(&mut o, &e, true);
+        Path::keys(&["spec", "selector"]).insert_entries(&mut o, &e, false);
+        assert_eq!(
+            o,
+            y("metadata: {name: x, labels: {k: v}}\nspec: {vct: [{metadata: {labels: {k: v}}}, {metadata: {labels: {k: v}}}]}")
+        );
     }
 
     #[test]
