@@ -31,12 +31,22 @@ pub enum Command {
     Render(RenderCmd),
     /// Check rendered manifests (or plain files with --files); prints file:line:col findings
     Lint(crate::validate::cli::LintArgs),
+    /// Show what deploying would change, the way kapp decides it (exit 1 when there are changes)
+    Diff(DiffCmd),
     /// Template-step mode (ytt flags): render -f files/folders/stdin to a YAML stream on stdout
     Template(crate::plugin::step::TemplateCmd),
     /// Package kpipe as a Tanzu CLI plugin (`plugin package --out DIR`)
     Plugin(crate::plugin::PluginCmd),
     #[command(flatten)]
     Tanzu(crate::plugin::TanzuCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct DiffCmd {
+    #[command(flatten)]
+    pub inputs: RenderArgs,
+    #[command(flatten)]
+    pub diff: crate::diff::cmd::DiffArgs,
 }
 
 /// Inputs shared by every command that renders a pipeline folder.
@@ -199,6 +209,9 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Render(cmd) => render(cmd),
         Command::Lint(args) => crate::validate::cli::run(&args, &mut std::io::stdout().lock()),
+        Command::Diff(cmd) => {
+            crate::diff::cmd::run(&cmd.inputs, &cmd.diff, &mut std::io::stdout().lock())
+        }
         Command::Template(cmd) => crate::plugin::run_template(cmd),
         Command::Plugin(cmd) => crate::plugin::run_plugin(cmd),
         Command::Tanzu(cmd) => crate::plugin::run_tanzu(cmd),

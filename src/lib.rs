@@ -9,7 +9,9 @@
 )]
 
 pub mod cli;
+pub mod diff;
 pub mod exit;
+pub mod live;
 pub mod manifest;
 pub mod output;
 pub mod plugin;
