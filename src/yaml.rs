@@ -876,30 +876,45 @@ fn emit_double_quoted(s: &str, out: &mut String) {
 /// True when `s` can be written as a plain scalar and read back as the same string by YAML 1.1
 /// (go-yaml v2) and YAML 1.2 parsers alike.
 pub fn plain_ok(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
-    let last = s.chars().next_back().unwrap_or(first);
-    if first.is_whitespace() || last.is_whitespace() || last == ':' {
+    if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t' | b':') {
         return false;
     }
-    let second = s.chars().nth(1);
+    let second = b.get(1).copied();
     match first {
-        '-' | '?' | ':' if second.is_none_or(|c| c.is_whitespace()) => return false,
-        ',' | '[' | ']' | '{' | '}' | '#' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
-        | '@' | '`' => return false,
+        b'-' | b'?' | b':' if matches!(second, None | Some(b' ' | b'\t')) => return false,
+        b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => return false,
         _ => {}
     }
-    if s.contains(": ") || s.contains(" #") || s.contains(":\t") || s.contains("\t#") {
-        return false;
-    }
-    if s.chars().any(|c| {
-        c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
-    }) {
-        return false;
+    // One pass: `: ` and ` #` (and their tab forms), control characters, and the Unicode
+    // line/byte-order marks (U+0085, U+2028, U+2029, U+FEFF) that YAML treats specially.
+    for (i, &c) in b.iter().enumerate() {
+        let next = b.get(i + 1).copied();
+        match c {
+            b':' if matches!(next, Some(b' ' | b'\t')) => return false,
+            b' ' | b'\t' if next == Some(b'#') => return false,
+            0..=0x1f | 0x7f => return false,
+            0xc2 if matches!(next, Some(0x80..=0x9f)) => return false,
+            0xe2 if next == Some(0x80) && matches!(b.get(i + 2), Some(0xa8 | 0xa9)) => {
+                return false
+            }
+            0xef if next == Some(0xbb) && b.get(i + 2) == Some(&0xbf) => return false,
+            _ => {}
+        }
     }
     if s.starts_with("---") || s.starts_with("...") {
         return false;
+    }
+    // Only short words (null, yes, off, …) and number-like texts resolve to something else:
+    // skip the allocation of a full resolution for everything else.
+    let may_resolve =
+        b.len() <= 5 || first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.' | b'=' | b'<');
+    if !may_resolve {
+        return true;
     }
     if !matches!(resolve_plain(s), Value::String(_)) {
         return false;
