@@ -4,6 +4,7 @@
 //! `output` / `diff` / `deploy`. Each module owns one stage; data moves forward only.
 
 pub mod cli;
+pub mod deploy;
 pub mod exit;
 pub mod manifest;
 pub mod output;
