@@ -1,16 +1,27 @@
 //! Records the git commit for the Tanzu plugin `info` (`buildSHA`); empty when git is unavailable.
 use std::process::Command;
 
-fn main() {
-    let sha = Command::new("git")
-        .args(["rev-parse", "--short=8", "HEAD"])
+fn git(args: &[&str]) -> Option<String> {
+    Command::new("git")
+        .args(args)
         .output()
         .ok()
         .filter(|o| o.status.success())
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+}
+
+fn main() {
+    let sha = git(&["rev-parse", "--short=8", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=KPIPE_BUILD_SHA={sha}");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
+    // Ask git where HEAD lives: in a worktree `.git` is a file, and watching a missing path
+    // would rerun this script (and rebuild kpipe) on every build.
+    for what in ["HEAD", "refs/heads"] {
+        if let Some(p) = git(&["rev-parse", "--git-path", what]) {
+            if std::path::Path::new(&p).exists() {
+                println!("cargo:rerun-if-changed={p}");
+            }
+        }
+    }
+    println!("cargo:rerun-if-changed=build.rs");
 }

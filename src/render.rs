@@ -65,8 +65,7 @@ impl Pipeline {
                 d
             }
         };
-        let mut renderer =
-            Renderer::load(&root, &req.template).map_err(|e| with_prefix(e, &prefix))?;
+        let renderer = Renderer::load(&root, &req.template).map_err(|e| with_prefix(e, &prefix))?;
 
         let mut files = Vec::new();
         let own = req.dir.join("values.yaml");
@@ -76,16 +75,6 @@ impl Pipeline {
         for f in &req.values_files {
             files.push(ValuesFile::read(f, f.display().to_string())?);
         }
-        let mut static_values = Vec::with_capacity(files.len());
-        for f in &files {
-            if f.templated {
-                renderer.add_values_template(&f.display, &f.text)?;
-                static_values.push(None);
-            } else {
-                static_values.push(Some(values::parse_values(&f.display, &f.text, req.limits)?));
-            }
-        }
-
         let mut sopts = req.sessions.clone();
         // A live session's own variables (--vars-from-env) name the session: the folder's
         // sessions.yaml is then not the list to render.
@@ -100,21 +89,7 @@ impl Pipeline {
             }
         }
         let sessions = session::build(&sopts)?;
-
-        Ok(Pipeline {
-            root,
-            renderer,
-            values_files: files,
-            static_values,
-            assignments: req.assignments.clone(),
-            sessions,
-            build: BuildOptions {
-                namespace: req.namespace.clone(),
-                scopes: Scopes::new(&req.cluster_scoped),
-            },
-            limits: req.limits,
-            prefix,
-        })
+        Self::assemble(root, renderer, files, sessions, req, prefix)
     }
 
     /// A pipeline from explicit parts instead of a folder (`kpipe template`): a renderer built
@@ -122,11 +97,23 @@ impl Pipeline {
     /// Names in messages are the renderer's names as given.
     pub fn from_parts(
         root: Root,
-        mut renderer: Renderer,
+        renderer: Renderer,
         files: Vec<ValuesFile>,
         sessions: Vec<Session>,
         req: &RenderRequest,
     ) -> Result<Pipeline> {
+        Self::assemble(root, renderer, files, sessions, req, String::new())
+    }
+
+    fn assemble(
+        root: Root,
+        mut renderer: Renderer,
+        files: Vec<ValuesFile>,
+        sessions: Vec<Session>,
+        req: &RenderRequest,
+        prefix: String,
+    ) -> Result<Pipeline> {
+        // Values files without markup are parsed once here; the others per session.
         let mut static_values = Vec::with_capacity(files.len());
         for f in &files {
             if f.templated {
@@ -148,7 +135,7 @@ impl Pipeline {
                 scopes: Scopes::new(&req.cluster_scoped),
             },
             limits: req.limits,
-            prefix: String::new(),
+            prefix,
         })
     }
 

@@ -20,14 +20,14 @@ const CASES: &[Case] = &[
     Case { name: "malformed values yaml", files: &[("values.yaml", "name: x\nlist: [1, 2\n")], args: &[], expect: "{dir}/values.yaml:3:" },
     Case { name: "values not a map", files: &[("values.yaml", "- a\n- b\n")], args: &[], expect: "{dir}/values.yaml:1: values must be a map, found a list" },
     Case { name: "duplicate key in values", files: &[("values.yaml", "name: a\nname: b\n")], args: &[], expect: "{dir}/values.yaml:2: duplicate mapping key name" },
-    Case { name: "values file template undefined", files: &[("values.yaml", "a: 1\nname: {{ nope }}\n")], args: &[], expect: "{dir}/values.yaml:2: undefined value" },
+    Case { name: "values file template undefined", files: &[("values.yaml", "a: 1\nname: {{ nope }}\n")], args: &[], expect: "{dir}/values.yaml:2: nope is undefined" },
     Case { name: "values file unresolved placeholder", files: &[("values.yaml", "name: x\nurl: http://${INGRESS_DOMAINX}/\n")], args: &[], expect: "{dir}/values.yaml:2: unresolved placeholder ${INGRESS_DOMAINX}" },
     Case { name: "bad --set", files: &[], args: &["--set", "noequals"], expect: "--set \"noequals\": expected KEY=VALUE" },
     Case { name: "bad --set index", files: &[], args: &["--set", "a[x]=1"], expect: "--set \"a[x]=1\": bad list index" },
     Case { name: "bad --set-yaml", files: &[], args: &["--set-yaml", "a=[1,"], expect: "--set-yaml \"a=[1,\": value is not YAML" },
     Case { name: "bad --var", files: &[], args: &["--var", "1x"], expect: "--var \"1x\": expected KEY=VALUE" },
-    Case { name: "undefined jinja name", files: &[("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: {{ values.nope }}\n")], args: &[], expect: "{dir}/templates/cm.yaml:6: undefined value" },
-    Case { name: "undefined top-level name", files: &[("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ sesion_name }}\n")], args: &[], expect: "{dir}/templates/cm.yaml:4: undefined value" },
+    Case { name: "undefined jinja name", files: &[("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  a: {{ values.nope }}\n")], args: &[], expect: "{dir}/templates/cm.yaml:6: values.nope is undefined: values has no key nope" },
+    Case { name: "undefined top-level name", files: &[("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ sesion_name }}\n")], args: &[], expect: "{dir}/templates/cm.yaml:4: sesion_name is undefined" },
     Case { name: "unresolved placeholder", files: &[("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: ${DATA_E2E_GIT_USER}\n")], args: &[], expect: "{dir}/templates/cm.yaml:6: unresolved placeholder ${DATA_E2E_GIT_USER}" },
     Case { name: "jinja syntax error", files: &[("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\n{% if %}\nmetadata:\n  name: x\n")], args: &[], expect: "{dir}/templates/cm.yaml:3: syntax error" },
     Case { name: "unclosed jinja block", files: &[("templates/cm.yaml", "apiVersion: v1\n{% for x in [1] %}\nkind: ConfigMap\n")], args: &[], expect: "{dir}/templates/cm.yaml:" },
@@ -238,7 +238,7 @@ fn failed_session_among_many_writes_nothing() {
         name: "one bad session",
         files: &[],
         args: &[],
-        expect: "pipe/templates/cm.yaml:6: undefined value",
+        expect: "pipe/templates/cm.yaml:6: session.must is undefined: session has no key must (session s2)",
     };
     run_case(&case, &dir, &out).unwrap();
 }

@@ -161,16 +161,7 @@ impl Renderer {
             }
             Ok(Some(processed))
         });
-        let r = Renderer {
-            env,
-            outputs,
-            sources,
-        };
-        // Compile every output now so syntax errors surface before any session renders.
-        for name in &r.outputs {
-            r.env.get_template(name).map_err(|e| r.describe(&e, name))?;
-        }
-        Ok(r)
+        Renderer::compiled(env, outputs, sources)
     }
 
     /// Builds a renderer over explicit files instead of a pipeline folder (`kpipe template`,
@@ -209,6 +200,15 @@ impl Renderer {
             }
             Ok(Some(preprocess(&text)))
         });
+        Renderer::compiled(env, outputs, sources)
+    }
+
+    /// Compiles every output now, so syntax errors surface before any session renders.
+    fn compiled(
+        env: Environment<'static>,
+        outputs: Vec<String>,
+        sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>>,
+    ) -> Result<Renderer> {
         let r = Renderer {
             env,
             outputs,
@@ -270,7 +270,52 @@ impl Renderer {
             .env
             .get_template(name)
             .map_err(|e| self.describe(&e, name))?;
-        tmpl.render(ctx).map_err(|e| self.describe(&e, name))
+        tmpl.render(ctx).map_err(|e| {
+            let err = self.describe(&e, name);
+            match self.explain_undefined(&e, ctx) {
+                Some(what) => {
+                    let msg = format!("{err:#}");
+                    let (first, rest) = msg.split_once('\n').unwrap_or((&msg, ""));
+                    let first = first.replacen("undefined value (strict mode: every name must be defined; use `| default(...)` for optional values)", &what, 1);
+                    anyhow::anyhow!("{first}{}{rest}", if rest.is_empty() { "" } else { "\n" })
+                }
+                None => err,
+            }
+        })
+    }
+
+    /// Names the undefined value behind a strict-mode error: the shortest dotted name on the
+    /// failing line that does not resolve (`values.imagee is undefined: values has no key imagee`).
+    fn explain_undefined(&self, err: &minijinja::Error, ctx: &minijinja::Value) -> Option<String> {
+        if err.kind() != ErrorKind::UndefinedError {
+            return None;
+        }
+        let name = err.name()?;
+        let line = err.line()?;
+        let src = self.source(name)?;
+        let text = src.lines().nth(line.checked_sub(1)?)?;
+        for path in jinja_names(text) {
+            let parts: Vec<&str> = path.split('.').collect();
+            for n in 1..=parts.len() {
+                let prefix = parts[..n].join(".");
+                let Ok(expr) = self.env.compile_expression(&prefix) else {
+                    break;
+                };
+                let defined = expr.eval(ctx).map(|v| !v.is_undefined()).unwrap_or(false);
+                if !defined {
+                    return Some(if n == 1 {
+                        format!("{prefix} is undefined")
+                    } else {
+                        format!(
+                            "{prefix} is undefined: {} has no key {}",
+                            parts[..n - 1].join("."),
+                            parts[n - 1]
+                        )
+                    });
+                }
+            }
+        }
+        None
     }
 
     /// Turns a minijinja error into `file:line: message` plus the offending source line.
@@ -332,6 +377,96 @@ fn base_environment(opts: &TemplateOptions) -> Environment<'static> {
     env
 }
 
+/// Dotted names used inside `{{ … }}` and `{% … %}` on one line, in order (no filters, no
+/// string contents, no keywords).
+fn jinja_names(line: &str) -> Vec<String> {
+    const KEYWORDS: &[&str] = &[
+        "if",
+        "else",
+        "elif",
+        "endif",
+        "for",
+        "endfor",
+        "in",
+        "not",
+        "and",
+        "or",
+        "is",
+        "true",
+        "false",
+        "none",
+        "True",
+        "False",
+        "None",
+        "set",
+        "endset",
+        "include",
+        "import",
+        "from",
+        "as",
+        "with",
+        "loop",
+        "macro",
+        "endmacro",
+        "block",
+        "endblock",
+        "raw",
+        "endraw",
+        "defined",
+        "__placeholder",
+    ];
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(start) = [rest.find("{{"), rest.find("{%")]
+        .into_iter()
+        .flatten()
+        .min()
+    {
+        let body = &rest[start + 2..];
+        let end = body
+            .find("}}")
+            .or_else(|| body.find("%}"))
+            .unwrap_or(body.len());
+        let expr = &body[..end];
+        let mut chars = expr.char_indices().peekable();
+        let mut after_pipe = false;
+        let mut quote: Option<char> = None;
+        while let Some((i, c)) = chars.next() {
+            if let Some(q) = quote {
+                if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            match c {
+                '"' | '\'' => quote = Some(c),
+                '|' => after_pipe = true,
+                c if c.is_ascii_alphabetic() || c == '_' => {
+                    let mut j = i + c.len_utf8();
+                    while let Some(&(k, d)) = chars.peek() {
+                        if d.is_ascii_alphanumeric() || d == '_' || d == '.' {
+                            j = k + d.len_utf8();
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                    let word = expr[i..j].trim_end_matches('.');
+                    let called = expr[j..].trim_start().starts_with('(');
+                    if !after_pipe && !called && !KEYWORDS.contains(&word) {
+                        out.push(word.to_string());
+                    }
+                    after_pipe = false;
+                }
+                c if !c.is_whitespace() => after_pipe = false,
+                _ => {}
+            }
+        }
+        rest = &body[end.min(body.len())..];
+    }
+    out
+}
+
 /// `${NAME}`: the session variable of that name (exact, then lower-case Educates name).
 fn placeholder(
     state: &State,
@@ -353,4 +488,19 @@ fn placeholder(
             "unresolved placeholder ${{{name}}}: set it with --var {name}=… or a session variable (write $${{{name}}} for a literal ${{{name}}})"
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::jinja_names;
+
+    #[test]
+    fn names_on_a_line() {
+        assert_eq!(
+            jinja_names(
+                "a: {{ values.x | default(y) }} {% if session.z and not w %}{{ 'q.r' ~ f(k) }}"
+            ),
+            ["values.x", "y", "session.z", "w", "k"]
+        );
+    }
 }
