@@ -3,7 +3,10 @@
 //! Stages (see DESIGN.md): `values` → `session` → `template` → `manifest` → `validate` →
 //! `output` / `diff` / `deploy`. Each module owns one stage; data moves forward only.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod cli;
 pub mod deploy;

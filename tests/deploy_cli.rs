@@ -19,7 +19,9 @@ fn root() -> &'static Path {
 /// `kpipe` with the emulator's KUBECONFIG/KUBECACHEDIR, and no kapp (unless a test adds one).
 fn kpipe(emu: &Emulator) -> Command {
     let mut c = Command::cargo_bin("kpipe").unwrap();
-    c.current_dir(root()).env_remove("KPIPE_KAPP").env_remove("KPIPE_KUBECTL");
+    c.current_dir(root())
+        .env_remove("KPIPE_KAPP")
+        .env_remove("KPIPE_KUBECTL");
     for (k, v) in emu.env() {
         c.env(k, v);
     }
@@ -44,7 +46,10 @@ fn show(out: &Output) -> String {
 }
 
 fn rv(obj: &Value) -> String {
-    obj["metadata"]["resourceVersion"].as_str().unwrap().to_string()
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn workflow(emu: &Emulator) -> Option<Value> {
@@ -72,18 +77,33 @@ fn deploys_the_example_then_reports_no_changes() {
     // --dry-run shows the diff, applies nothing, exits 1 like `kpipe diff`.
     let out = deploy(&emu, &args(USER1, &["--dry-run"]));
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    assert!(text(&out.stdout).contains("Op: 3 create, 0 delete, 0 update, 0 noop"), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("Op: 3 create, 0 delete, 0 update, 0 noop"),
+        "{}",
+        show(&out)
+    );
     assert!(emu.objects().is_empty());
 
     let out = deploy(&emu, &args(USER1, &["-y"]));
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("@@ create workflow/mlworkflow-user1 (argoproj.io/v1alpha1) namespace: user1 @@"), "{stdout}");
-    assert!(stdout.contains("serverside-applied"), "kubectl's output is streamed: {stdout}");
+    assert!(
+        stdout.contains(
+            "@@ create workflow/mlworkflow-user1 (argoproj.io/v1alpha1) namespace: user1 @@"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("serverside-applied"),
+        "kubectl's output is streamed: {stdout}"
+    );
     assert!(stdout.contains("Deployed session user1 (app ml-pipeline-user1) with kubectl: 3 created, 0 updated, 0 deleted"), "{stdout}");
     for obj in [workflow(&emu), job(&emu), app(&emu)] {
         let obj = obj.expect("deployed");
-        assert_eq!(obj["metadata"]["labels"]["kpipe.dev/app"], "ml-pipeline-user1");
+        assert_eq!(
+            obj["metadata"]["labels"]["kpipe.dev/app"],
+            "ml-pipeline-user1"
+        );
         assert_eq!(obj["metadata"]["labels"]["kpipe.dev/session"], "user1");
         assert_eq!(obj["metadata"]["managedFields"][0]["manager"], "kpipe");
     }
@@ -93,7 +113,11 @@ fn deploys_the_example_then_reports_no_changes() {
     let before = emu.resource_version();
     let out = deploy(&emu, &args(USER1, &["-y"]));
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(text(&out.stdout).contains("No changes: nothing to deploy."), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("No changes: nothing to deploy."),
+        "{}",
+        show(&out)
+    );
     assert_eq!(emu.resource_version(), before, "nothing was written");
 }
 
@@ -105,16 +129,32 @@ fn a_changed_value_updates_only_that_resource() {
     let emu = Emulator::start(vec![]);
     let out = deploy(&emu, &args(USER1, &["-y"]));
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let (wf, jb, ap) = (workflow(&emu).unwrap(), job(&emu).unwrap(), app(&emu).unwrap());
+    let (wf, jb, ap) = (
+        workflow(&emu).unwrap(),
+        job(&emu).unwrap(),
+        app(&emu).unwrap(),
+    );
 
-    let out = deploy(&emu, &args(USER1, &["-y", "--set", "image=example.org/ml:2.0"]));
+    let out = deploy(
+        &emu,
+        &args(USER1, &["-y", "--set", "image=example.org/ml:2.0"]),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("Op: 0 create, 0 delete, 1 update, 2 noop"), "{stdout}");
-    assert!(stdout.contains("  +       image: example.org/ml:2.0"), "{stdout}");
+    assert!(
+        stdout.contains("Op: 0 create, 0 delete, 1 update, 2 noop"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  +       image: example.org/ml:2.0"),
+        "{stdout}"
+    );
     let wf2 = workflow(&emu).unwrap();
     assert_ne!(rv(&wf2), rv(&wf), "the Workflow was updated");
-    assert_eq!(wf2["spec"]["templates"][1]["container"]["image"], "example.org/ml:2.0", "{wf2:#}");
+    assert_eq!(
+        wf2["spec"]["templates"][1]["container"]["image"], "example.org/ml:2.0",
+        "{wf2:#}"
+    );
     assert_eq!(rv(&job(&emu).unwrap()), rv(&jb), "the Job was left alone");
     assert_eq!(rv(&app(&emu).unwrap()), rv(&ap), "the App was left alone");
 }
@@ -137,7 +177,13 @@ fn an_object_changed_after_the_diff_is_a_conflict_and_nothing_is_applied() {
     cmd.current_dir(root())
         .arg("deploy")
         .args(USER1)
-        .args(["-y", "--set", "image=example.org/ml:3", "--set", "resubmit_image=example.org/argocli:9"])
+        .args([
+            "-y",
+            "--set",
+            "image=example.org/ml:3",
+            "--set",
+            "resubmit_image=example.org/argocli:9",
+        ])
         .env("KPIPE_TEST_PAUSE_BEFORE_APPLY", &go)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -147,7 +193,10 @@ fn an_object_changed_after_the_diff_is_a_conflict_and_nothing_is_applied() {
     let child = cmd.spawn().unwrap();
     let start = Instant::now();
     while !ready.exists() {
-        assert!(start.elapsed() < Duration::from_secs(60), "deploy never reached the apply");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "deploy never reached the apply"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Someone else changes the Workflow after the diff was shown.
@@ -176,7 +225,13 @@ fn an_object_changed_after_the_diff_is_a_conflict_and_nothing_is_applied() {
 fn example_copy(tmp: &Path) -> PathBuf {
     let dir = tmp.join("ml-pipeline");
     std::fs::create_dir_all(dir.join("templates")).unwrap();
-    for f in ["values.yaml", "sessions.yaml", "templates/app.yaml", "templates/job.yaml", "templates/pipeline.yaml"] {
+    for f in [
+        "values.yaml",
+        "sessions.yaml",
+        "templates/app.yaml",
+        "templates/job.yaml",
+        "templates/pipeline.yaml",
+    ] {
         std::fs::copy(root().join(EXAMPLE).join(f), dir.join(f)).unwrap();
     }
     dir
@@ -209,15 +264,28 @@ fn prune_deletes_what_is_no_longer_rendered_and_is_listed_without_it() {
     let out = deploy(&emu, &base);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("@@ delete configmap/extra-user1 (v1) namespace: user1 @@"), "{stdout}");
+    assert!(
+        stdout.contains("@@ delete configmap/extra-user1 (v1) namespace: user1 @@"),
+        "{stdout}"
+    );
     assert!(stdout.contains("not pruned: ConfigMap/extra-user1 namespace: user1 (session user1; --prune deletes it)"), "{stdout}");
     assert!(stdout.contains("Nothing to apply."), "{stdout}");
-    assert!(emu.get("", "ConfigMap", "user1", "extra-user1").is_some(), "left in place");
+    assert!(
+        emu.get("", "ConfigMap", "user1", "extra-user1").is_some(),
+        "left in place"
+    );
 
     let out = deploy(&emu, &args(&base, &["--prune"]));
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(text(&out.stdout).contains("0 created, 0 updated, 1 deleted"), "{}", show(&out));
-    assert!(emu.get("", "ConfigMap", "user1", "extra-user1").is_none(), "pruned");
+    assert!(
+        text(&out.stdout).contains("0 created, 0 updated, 1 deleted"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        emu.get("", "ConfigMap", "user1", "extra-user1").is_none(),
+        "pruned"
+    );
     assert!(emu.get("", "ConfigMap", "user1", "theirs").is_some());
     assert!(workflow(&emu).is_some());
 }
@@ -233,7 +301,10 @@ fn set_app_status_when_created(emu: &Emulator, status: Value) {
             emu.set(a);
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "App never created");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "App never created"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -243,7 +314,20 @@ fn deploy_waiting(emu: &Emulator, timeout: &str, status: Option<Value>) -> Outpu
         if let Some(st) = status {
             s.spawn(move || set_app_status_when_created(emu, st));
         }
-        deploy(emu, &args(USER1, &["-y", "--wait", "--timeout", timeout, "--poll-interval", "100ms"]))
+        deploy(
+            emu,
+            &args(
+                USER1,
+                &[
+                    "-y",
+                    "--wait",
+                    "--timeout",
+                    timeout,
+                    "--poll-interval",
+                    "100ms",
+                ],
+            ),
+        )
     })
 }
 
@@ -328,9 +412,16 @@ fn kapp_deployer_gets_the_rendered_stream() {
     // kapp on PATH makes it the default deployer.
     let mut c = kpipe(&emu);
     with_kapp_on_path(&mut c, bin.path());
-    let out = c.args(["deploy", EXAMPLE, "--session", "user1", "-y"]).output().unwrap();
+    let out = c
+        .args(["deploy", EXAMPLE, "--session", "user1", "-y"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    assert!(text(&out.stdout).contains("stand-in kapp: Succeeded"), "kapp's output streamed: {}", show(&out));
+    assert!(
+        text(&out.stdout).contains("stand-in kapp: Succeeded"),
+        "kapp's output streamed: {}",
+        show(&out)
+    );
     let args = std::fs::read_to_string(bin.path().join("args")).unwrap();
     assert_eq!(args, "deploy\n-a\nml-pipeline-user1\n-f\n-\n-y\n--patch\n");
     let rendered = kpipe(&emu)
@@ -348,11 +439,30 @@ fn kapp_deployer_gets_the_rendered_stream() {
     let mut c = kpipe(&emu);
     with_kapp_on_path(&mut c, bin.path());
     let out = c
-        .args(["deploy", EXAMPLE, "--session", "user1", "-y", "--deployer", "kapp", "--prune", "-n", "argo", "--app", "ml-{session}"])
+        .args([
+            "deploy",
+            EXAMPLE,
+            "--session",
+            "user1",
+            "-y",
+            "--deployer",
+            "kapp",
+            "--prune",
+            "-n",
+            "argo",
+            "--app",
+            "ml-{session}",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
-    assert!(text(&out.stderr).contains("`kapp deploy -a ml-user1` failed (exit status: 1): kapp: Error: stand-in failure"), "{}", show(&out));
+    assert!(
+        text(&out.stderr).contains(
+            "`kapp deploy -a ml-user1` failed (exit status: 1): kapp: Error: stand-in failure"
+        ),
+        "{}",
+        show(&out)
+    );
     let args = std::fs::read_to_string(bin.path().join("args")).unwrap();
     assert_eq!(args, "deploy\n-a\nml-user1\n-f\n-\n-y\n-n\nargo\n");
 }
@@ -364,19 +474,47 @@ fn many_sessions_one_confirmation_and_a_table() {
     }
     let emu = Emulator::start(vec![]);
     // user2's writes fail: the other sessions are still deployed.
-    emu.fail_when(1000, 500, |r| r.method == "PATCH" && r.path.contains("/namespaces/user2/"));
-    let out = deploy(&emu, &[EXAMPLE, "--deployer", "kubectl", "-y", "--parallel", "2"]);
+    emu.fail_when(1000, 500, |r| {
+        r.method == "PATCH" && r.path.contains("/namespaces/user2/")
+    });
+    let out = deploy(
+        &emu,
+        &[EXAMPLE, "--deployer", "kubectl", "-y", "--parallel", "2"],
+    );
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Session user1\n"), "{stdout}");
-    assert!(stdout.contains("\nSession       App                       Result\n"), "{stdout}");
-    assert!(stdout.contains("user1         ml-pipeline-user1         deployed: 3 created, 0 updated, 0 deleted"), "{stdout}");
+    assert!(
+        stdout.contains("\nSession       App                       Result\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "user1         ml-pipeline-user1         deployed: 3 created, 0 updated, 0 deleted"
+        ),
+        "{stdout}"
+    );
     assert!(stdout.contains("user2         ml-pipeline-user2         FAILED: session user2: `kubectl apply --server-side --dry-run=server` failed"), "{stdout}");
-    assert!(stdout.contains("lab-w01-s003  ml-pipeline-lab-w01-s003  deployed: 3 created"), "{stdout}");
-    assert!(stdout.contains("3 session(s): 2 deployed or unchanged, 1 failed"), "{stdout}");
+    assert!(
+        stdout.contains("lab-w01-s003  ml-pipeline-lab-w01-s003  deployed: 3 created"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3 session(s): 2 deployed or unchanged, 1 failed"),
+        "{stdout}"
+    );
     assert!(workflow(&emu).is_some());
-    assert!(emu.get("argoproj.io", "Workflow", "lab-w01-s003", "mlworkflow-lab-w01-s003").is_some());
-    assert!(emu.get("argoproj.io", "Workflow", "user2", "mlworkflow-user2").is_none());
+    assert!(emu
+        .get(
+            "argoproj.io",
+            "Workflow",
+            "lab-w01-s003",
+            "mlworkflow-lab-w01-s003"
+        )
+        .is_some());
+    assert!(emu
+        .get("argoproj.io", "Workflow", "user2", "mlworkflow-user2")
+        .is_none());
 }
 
 #[test]
@@ -387,8 +525,16 @@ fn refuses_without_a_terminal_and_without_yes() {
     let emu = Emulator::start(vec![]);
     let out = deploy(&emu, USER1);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
-    assert!(text(&out.stderr).contains("refusing to deploy without confirmation: stdin is not a terminal"), "{}", show(&out));
-    assert!(text(&out.stdout).contains("Op: 3 create"), "the diff was shown first");
+    assert!(
+        text(&out.stderr)
+            .contains("refusing to deploy without confirmation: stdin is not a terminal"),
+        "{}",
+        show(&out)
+    );
+    assert!(
+        text(&out.stdout).contains("Op: 3 create"),
+        "the diff was shown first"
+    );
     assert!(emu.objects().is_empty());
 }
 
@@ -400,11 +546,29 @@ fn render_errors_stop_before_the_cluster() {
     let emu = Emulator::start(vec![]);
     let tmp = tempfile::tempdir().unwrap();
     let dir = example_copy(tmp.path());
-    std::fs::write(dir.join("templates/bad.yaml"), "kind: ConfigMap\nmetadata: [unclosed\n").unwrap();
-    let out = deploy(&emu, &[dir.to_str().unwrap(), "--session", "user1", "--deployer", "kubectl", "-y"]);
+    std::fs::write(
+        dir.join("templates/bad.yaml"),
+        "kind: ConfigMap\nmetadata: [unclosed\n",
+    )
+    .unwrap();
+    let out = deploy(
+        &emu,
+        &[
+            dir.to_str().unwrap(),
+            "--session",
+            "user1",
+            "--deployer",
+            "kubectl",
+            "-y",
+        ],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(text(&out.stderr).contains("bad.yaml"), "{}", show(&out));
-    assert!(emu.resource_requests().is_empty(), "{:?}", emu.resource_requests());
+    assert!(
+        emu.resource_requests().is_empty(),
+        "{:?}",
+        emu.resource_requests()
+    );
 }
 
 #[test]

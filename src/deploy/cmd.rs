@@ -106,7 +106,7 @@ fn app_name(flag: Option<&str>, folder: &str, session: &str, many: bool) -> Resu
         Some(_) if many => {
             bail!("--app names one app, but several sessions are deployed: put {{session}} in it (e.g. --app 'ml-{{session}}')")
         }
-        Some(a) if a.is_empty() => bail!("--app must not be empty"),
+        Some("") => bail!("--app must not be empty"),
         Some(a) => Ok(a.to_string()),
         None => Ok(format!("{folder}-{session}")),
     }
@@ -225,7 +225,8 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     let mut pending = Vec::with_capacity(sets.len());
     for set in sets {
         let app = app_name(cmd.app.as_deref(), &folder, &set.session, many)?;
-        let labels = (kind == DeployerKind::Kubectl).then_some((app.as_str(), set.session.as_str()));
+        let labels =
+            (kind == DeployerKind::Kubectl).then_some((app.as_str(), set.session.as_str()));
         if labels.is_some() {
             check_label_value("app name", &app)?;
             check_label_value("session name", &set.session)?;
@@ -278,7 +279,10 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     }
     // One listing of every labelled object of every session (the candidates for deletes).
     let mut owned = Vec::new();
-    if let Some(key) = pending.iter().find_map(|p| p.owner.as_ref().map(|o| o.key.clone())) {
+    if let Some(key) = pending
+        .iter()
+        .find_map(|p| p.owner.as_ref().map(|o| o.key.clone()))
+    {
         let values: Vec<String> = pending
             .iter()
             .filter_map(|p| p.owner.as_ref().map(|o| o.value.clone()))
@@ -289,7 +293,13 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     let sessions: Vec<SessionDeploy> = pending
         .into_iter()
         .map(|p| {
-            let plan = plan::plan_session(&p.set.session, &p.desired, &p.live, &owned, p.owner.as_ref());
+            let plan = plan::plan_session(
+                &p.set.session,
+                &p.desired,
+                &p.live,
+                &owned,
+                p.owner.as_ref(),
+            );
             SessionDeploy {
                 session: p.set.session.clone(),
                 app: p.app,
@@ -314,7 +324,11 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     if !cmd.prune {
         for s in &sessions {
             for c in s.plan.changes.iter().filter(|c| c.op == Op::Delete) {
-                writeln!(out, "not pruned: {} (session {}; --prune deletes it)", c.id, s.session)?;
+                writeln!(
+                    out,
+                    "not pruned: {} (session {}; --prune deletes it)",
+                    c.id, s.session
+                )?;
             }
         }
     }
@@ -350,7 +364,14 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
         let (s, r) = (&sessions[0], results.into_iter().next());
         return match r {
             Some(Ok(SessionResult::Applied(o))) => {
-                writeln!(out, "Deployed session {} (app {}) with {}: {}", s.session, s.app, deployer.name(), o.summary())?;
+                writeln!(
+                    out,
+                    "Deployed session {} (app {}) with {}: {}",
+                    s.session,
+                    s.app,
+                    deployer.name(),
+                    o.summary()
+                )?;
                 Ok(exit::OK)
             }
             Some(Ok(SessionResult::Unchanged)) | None => Ok(exit::OK),
@@ -495,7 +516,10 @@ mod tests {
     #[test]
     fn app_names() {
         assert_eq!(app_name(None, "ml", "u1", true).unwrap(), "ml-u1");
-        assert_eq!(app_name(Some("x-{session}"), "ml", "u1", true).unwrap(), "x-u1");
+        assert_eq!(
+            app_name(Some("x-{session}"), "ml", "u1", true).unwrap(),
+            "x-u1"
+        );
         assert_eq!(app_name(Some("x"), "ml", "u1", false).unwrap(), "x");
         assert!(app_name(Some("x"), "ml", "u1", true).is_err());
         assert!(check_label_value("app", "ml-pipeline-user1").is_ok());

@@ -60,9 +60,8 @@ pub fn kapp_available() -> bool {
     if bin.components().count() > 1 {
         return bin.is_file();
     }
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|p| p.join(&bin).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|p| p.join(&bin).is_file()))
 }
 
 impl Deployer for Kapp {

@@ -81,7 +81,10 @@ impl Kube {
         let mut objects = Vec::new();
         for v in serde_json::Deserializer::from_slice(&out).into_iter::<serde_json::Value>() {
             let v = v.context("kubectl printed invalid JSON")?;
-            flatten(serde_yaml::to_value(v).context("kubectl JSON")?, &mut objects);
+            flatten(
+                serde_yaml::to_value(v).context("kubectl JSON")?,
+                &mut objects,
+            );
         }
         Ok(objects)
     }

@@ -116,22 +116,29 @@ impl Deployer for KubectlApply {
             dry.push("--dry-run=server".into());
             let ran = self.kube.run_raw(&dry, Some(stream.as_bytes()))?;
             if !ran.success {
-                return Err(failure("apply --server-side --dry-run=server", &s.session, &ran, false));
+                return Err(failure(
+                    "apply --server-side --dry-run=server",
+                    &s.session,
+                    &ran,
+                    false,
+                ));
             }
             let ran = self.streamed(&apply, &stream, prefix)?;
             if !ran.success {
                 return Err(failure("apply --server-side", &s.session, &ran, true));
             }
         }
-        let deletes: Vec<&plan::Planned> =
-            s.plan.changes.iter().filter(|c| c.op == Op::Delete).collect();
+        let deletes: Vec<&plan::Planned> = s
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.op == Op::Delete)
+            .collect();
         if opts.prune && !deletes.is_empty() {
-            let docs: Vec<Value> = deletes
-                .iter()
-                .filter_map(|c| c.existing.clone())
-                .collect();
+            let docs: Vec<Value> = deletes.iter().filter_map(|c| c.existing.clone()).collect();
             let stream = crate::yaml::emit_stream(docs.iter());
-            let args = ["delete", "--ignore-not-found", "--wait=false", "-f", "-"].map(String::from);
+            let args =
+                ["delete", "--ignore-not-found", "--wait=false", "-f", "-"].map(String::from);
             let ran = self.streamed(&args, &stream, prefix)?;
             if !ran.success {
                 return Err(failure("delete", &s.session, &ran, true));

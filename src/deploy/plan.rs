@@ -414,8 +414,10 @@ mod tests {
     #[test]
     fn ops_from_live_state() {
         let want = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n, labels: {kpipe.dev/app: x}}\ndata: {k: v}");
-        let want_b = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\ndata: {k: v}");
-        let want_c = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\ndata: {k: v}");
+        let want_b =
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}\ndata: {k: v}");
+        let want_c =
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\ndata: {k: v}");
         let live_a = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n, resourceVersion: '7', uid: u, labels: {kpipe.dev/app: x}}\ndata: {k: v}");
         let live_b = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n, resourceVersion: '8'}\ndata: {k: old}");
         let gone = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: n, resourceVersion: '9', labels: {kpipe.dev/app: x}}");
@@ -453,9 +455,15 @@ mod tests {
         let mut text = Vec::new();
         write_text(&[p], &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
-        assert!(text.contains("@@ update configmap/b (v1) namespace: n @@"), "{text}");
+        assert!(
+            text.contains("@@ update configmap/b (v1) namespace: n @@"),
+            "{text}"
+        );
         assert!(text.contains("  -   k: old\n  +   k: v\n"), "{text}");
-        assert!(text.contains("Op: 1 create, 1 delete, 1 update, 1 noop"), "{text}");
+        assert!(
+            text.contains("Op: 1 create, 1 delete, 1 update, 1 noop"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -169,7 +169,11 @@ pub fn wait_for(
             ))));
         }
         progress.tick(&format!("waiting for {} App(s): {last}", pending.len()));
-        std::thread::sleep(interval.min(timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(10)));
+        std::thread::sleep(
+            interval
+                .min(timeout.saturating_sub(start.elapsed()))
+                .max(Duration::from_millis(10)),
+        );
     }
     progress.clear();
     Ok(())
@@ -229,6 +233,9 @@ mod tests {
             app_state(&y("status: {usefulErrorMessage: 'ytt: Error: boom', conditions: [{type: ReconcileFailed, status: 'True', message: m}]}")),
             AppState::Failed("ytt: Error: boom".into())
         );
-        assert!(matches!(app_state(&y("metadata: {}")), AppState::Pending(_)));
+        assert!(matches!(
+            app_state(&y("metadata: {}")),
+            AppState::Pending(_)
+        ));
     }
 }
