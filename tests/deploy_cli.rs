@@ -598,3 +598,45 @@ fn an_unreachable_cluster_is_exit_3_with_kubectls_message() {
         show(&out)
     );
 }
+
+/// Runs deploy under `script` (util-linux), which gives it a terminal, answering `answer`.
+fn deploy_on_a_terminal(emu: &Emulator, answer: &str) -> Option<Output> {
+    let script = Path::new("/usr/bin/script");
+    if !script.is_file() {
+        println!("skipped: util-linux script not found");
+        return None;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("kpipe");
+    let line = format!("{} deploy {}", bin.display(), USER1.join(" "));
+    let mut c = Command::new(script);
+    c.current_dir(root())
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .write_stdin(answer.to_string());
+    for (k, v) in emu.env() {
+        c.env(k, v);
+    }
+    Some(c.output().unwrap())
+}
+
+#[test]
+fn asks_on_a_terminal() {
+    if support::skip_without_kubectl() {
+        return;
+    }
+    let emu = Emulator::start(vec![]);
+    let Some(out) = deploy_on_a_terminal(&emu, "n\n") else {
+        return;
+    };
+    let all = text(&out.stdout);
+    assert!(all.contains("Continue? [y/N]"), "{}", show(&out));
+    assert!(all.contains("Stopped: nothing applied."), "{}", show(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(emu.objects().is_empty());
+
+    let Some(out) = deploy_on_a_terminal(&emu, "y\n") else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(text(&out.stdout).contains("3 created"), "{}", show(&out));
+    assert!(workflow(&emu).is_some());
+}
