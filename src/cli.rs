@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Render a pipeline folder into canonical YAML for one session or many
     Render(RenderCmd),
+    /// Show what deploying would change, the way kapp decides it (exit 1 when there are changes)
+    Diff(DiffCmd),
     /// Template-step mode (ytt flags): render -f files/folders/stdin to a YAML stream on stdout
     Template(crate::plugin::step::TemplateCmd),
     /// Package kpipe as a Tanzu CLI plugin (`plugin package --out DIR`)
@@ -37,6 +39,14 @@ pub enum Command {
     Deploy(crate::deploy::cmd::DeployCmd),
     #[command(flatten)]
     Tanzu(crate::plugin::TanzuCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct DiffCmd {
+    #[command(flatten)]
+    pub inputs: RenderArgs,
+    #[command(flatten)]
+    pub diff: crate::diff::cmd::DiffArgs,
 }
 
 /// Inputs shared by every command that renders a pipeline folder.
@@ -191,6 +201,9 @@ pub struct RenderCmd {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Render(cmd) => render(cmd),
+        Command::Diff(cmd) => {
+            crate::diff::cmd::run(&cmd.inputs, &cmd.diff, &mut std::io::stdout().lock())
+        }
         Command::Template(cmd) => crate::plugin::run_template(cmd),
         Command::Plugin(cmd) => crate::plugin::run_plugin(cmd),
         Command::Deploy(cmd) => crate::deploy::cmd::run(&cmd, &mut std::io::stdout()),

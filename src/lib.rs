@@ -10,7 +10,9 @@
 
 pub mod cli;
 pub mod deploy;
+pub mod diff;
 pub mod exit;
+pub mod live;
 pub mod manifest;
 pub mod output;
 pub mod plugin;

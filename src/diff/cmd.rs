@@ -1,0 +1,395 @@
+//! `kpipe diff`: arguments and the command's run function (main.rs only dispatches here).
+
+use super::ops::{diff_session, LiveIndex, Options};
+use super::ownership::{self, Ownership};
+use super::report::{self, Format};
+use super::DiffResult;
+use crate::cli::RenderArgs;
+use crate::exit;
+use crate::live::{Kubectl, LiveSource, OwnedQuery, Snapshot, Wanted};
+use crate::manifest::{build_set, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
+use anyhow::{bail, Context, Result};
+use serde_yaml::Value;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Diff-specific arguments of `kpipe diff`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiffArgs {
+    /// Plain manifest files or folders to diff instead of rendering a pipeline.
+    #[arg(long = "files", value_name = "FILE", num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Live state: `cluster` (via kubectl), or a YAML/JSON snapshot file or folder.
+    #[arg(long, value_name = "cluster|FILE|DIR", default_value = "cluster")]
+    pub live: String,
+    /// Context lines as kapp counts them (N-1 before a change, N after); negative = all.
+    #[arg(
+        long,
+        default_value_t = 2,
+        allow_negative_numbers = true,
+        value_name = "N"
+    )]
+    pub context: i64,
+    /// Show Secret `data`/`stringData` values instead of masking them.
+    #[arg(long)]
+    pub show_secrets: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub report: Format,
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(long = "kube-context", value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+    /// kapp app whose ownership label is ours: a name (its app-record ConfigMap gives the
+    /// label) or `label:KEY=VALUE`. `{session}` is replaced by the session name. Without it,
+    /// each live object's own kapp label is taken as ours.
+    #[arg(long, value_name = "NAME")]
+    pub app: Option<String>,
+    /// Diff against kapp's stored last-applied copy (`kapp.k14s.io/original`) when present.
+    #[arg(long)]
+    pub diff_against_last_applied: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// The desired state for one session, as the diff needs it.
+pub struct Desired {
+    pub set: ManifestSet,
+    /// kapp Config documents (they need no name, so they travel beside the set).
+    pub configs: Vec<SourcedDoc>,
+}
+
+/// Reads `--files` (files or folders of YAML/JSON) as one session named `default`.
+pub fn read_files(paths: &[PathBuf]) -> Result<Vec<SourcedDoc>> {
+    let mut docs = Vec::new();
+    for p in paths {
+        let files: Vec<PathBuf> = if p.is_dir() {
+            let mut v = Vec::new();
+            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
+                let e = e.with_context(|| format!("reading {}", p.display()))?;
+                let ext = e
+                    .path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .unwrap_or_default();
+                if e.file_type().is_file() && matches!(ext, "yaml" | "yml" | "json") {
+                    v.push(e.path().to_path_buf());
+                }
+            }
+            v
+        } else {
+            vec![p.clone()]
+        };
+        for f in files {
+            let text =
+                std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            let parsed =
+                crate::yaml::parse_stream(&text, crate::yaml::Limits::default()).map_err(|e| {
+                    anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message)
+                })?;
+            for (i, d) in parsed.into_iter().enumerate().filter(|(_, d)| !d.empty) {
+                docs.push(SourcedDoc {
+                    value: d.value,
+                    source: SourceLoc {
+                        file: f.display().to_string(),
+                        line: d.line,
+                        doc: i,
+                    },
+                });
+            }
+        }
+    }
+    Ok(docs)
+}
+
+fn color_on(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// The live source named by `--live`.
+pub fn live_source(args: &DiffArgs) -> Result<Box<dyn LiveSource>> {
+    if args.live == "cluster" {
+        return Ok(Box::new(Kubectl::new(
+            args.kubeconfig.clone(),
+            args.kube_context.clone(),
+        )?));
+    }
+    Ok(Box::new(Snapshot::load(Path::new(&args.live))?))
+}
+
+/// Namespace for namespace-less resources: `-n`, else the kube context's, else `default`.
+pub fn placement_namespace(flag: Option<&str>, source: &dyn LiveSource) -> Result<String> {
+    if let Some(ns) = flag {
+        return Ok(ns.to_string());
+    }
+    Ok(source
+        .context_namespace()?
+        .unwrap_or_else(|| "default".into()))
+}
+
+/// Scopes: the built-in table and `--cluster-scoped` kinds, plus what the server reports.
+pub fn scopes(source: &dyn LiveSource, extra: &[String]) -> Result<Scopes> {
+    let mut s = Scopes::new(extra);
+    for (g, k, namespaced) in source.scopes()? {
+        s.set(&g, &k, namespaced);
+    }
+    Ok(s)
+}
+
+/// Builds the `--files` desired state (one session, `default`).
+pub fn files_desired(args: &DiffArgs, namespace: &str, scopes: Scopes) -> Result<Vec<Desired>> {
+    let docs = read_files(&args.files)?;
+    let (configs, docs) = super::config::partition_configs(docs);
+    let opts = BuildOptions {
+        namespace: Some(namespace.to_string()),
+        scopes,
+    };
+    Ok(vec![Desired {
+        set: build_set("default", docs, &opts)?,
+        configs,
+    }])
+}
+
+enum AppSpec {
+    Label { key: String, value: String },
+    Named(String),
+}
+
+fn app_spec(app: &str, session: &str) -> Result<AppSpec> {
+    let app = app.replace("{session}", session);
+    if let Some(rest) = app.strip_prefix("label:") {
+        let Some((k, v)) = rest.split_once('=') else {
+            bail!("--app label:KEY=VALUE: missing `=` in {rest:?}");
+        };
+        return Ok(AppSpec::Label {
+            key: k.to_string(),
+            value: v.to_string(),
+        });
+    }
+    if app.is_empty() {
+        bail!("--app must not be empty");
+    }
+    Ok(AppSpec::Named(app))
+}
+
+/// The kinds an app has used, from its app record's `data.spec.usedGKs`.
+fn used_gks(record: &Value) -> Vec<(String, String)> {
+    let spec = record
+        .get("data")
+        .and_then(|d| d.get("spec"))
+        .and_then(Value::as_str)
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+    let Some(list) = spec
+        .as_ref()
+        .and_then(|s| s.get("usedGKs"))
+        .and_then(|v| v.as_array())
+    else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|gk| {
+            let g = gk.get("Group").or_else(|| gk.get("group"))?.as_str()?;
+            let k = gk.get("Kind").or_else(|| gk.get("kind"))?.as_str()?;
+            Some((g.to_string(), k.to_string()))
+        })
+        .collect()
+}
+
+/// kapp's app record: ConfigMap `<app>` with `data.spec` JSON holding labelKey/labelValue.
+fn ownership_from_record(record: Option<&Value>, app: &str) -> Result<Ownership> {
+    let Some(record) = record else {
+        return Ok(Ownership::App {
+            key: ownership::APP_LABEL.into(),
+            value: None,
+        });
+    };
+    let spec = record
+        .get("data")
+        .and_then(|d| d.get("spec"))
+        .and_then(Value::as_str)
+        .with_context(|| format!("kapp app record ConfigMap {app} has no data.spec"))?;
+    let spec: serde_json::Value = serde_json::from_str(spec)
+        .with_context(|| format!("kapp app record ConfigMap {app}: data.spec is not JSON"))?;
+    let key = spec
+        .get("labelKey")
+        .and_then(|v| v.as_str())
+        .unwrap_or(ownership::APP_LABEL);
+    let value = spec
+        .get("labelValue")
+        .and_then(|v| v.as_str())
+        .with_context(|| format!("kapp app record ConfigMap {app}: data.spec has no labelValue"))?;
+    Ok(Ownership::App {
+        key: key.to_string(),
+        value: Some(value.to_string()),
+    })
+}
+
+/// Fetches live state for every session and diffs them.
+pub fn diff_all(
+    desired: &[Desired],
+    source: &dyn LiveSource,
+    args: &DiffArgs,
+    namespace: &str,
+) -> Result<DiffResult> {
+    let mut result = DiffResult::default();
+    for d in desired {
+        let spec = args
+            .app
+            .as_deref()
+            .map(|a| app_spec(a, &d.set.session))
+            .transpose()?;
+        let mut wanted: Vec<Wanted> = d
+            .set
+            .resources
+            .iter()
+            .filter(|r| !super::config::is_config_doc(&r.object))
+            .map(|r| Wanted {
+                api_version: r.api_version.clone(),
+                kind: r.id.kind.clone(),
+                namespace: r.id.namespace.clone(),
+                name: r.id.name.clone(),
+            })
+            .collect();
+        if let Some(AppSpec::Named(name)) = &spec {
+            wanted.push(Wanted {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some(namespace.to_string()),
+                name: name.clone(),
+            });
+        }
+        let mut objects = source
+            .fetch(&wanted)
+            .with_context(|| format!("fetching live objects for session {}", d.set.session))?;
+        let mut gks: Vec<(String, String)> = d
+            .set
+            .resources
+            .iter()
+            .filter(|r| !super::config::is_config_doc(&r.object))
+            .map(|r| (r.id.group.clone(), r.id.kind.clone()))
+            .collect();
+        let ownership = match &spec {
+            None => Ownership::Inferred,
+            Some(AppSpec::Label { key, value }) => Ownership::App {
+                key: key.clone(),
+                value: Some(value.clone()),
+            },
+            Some(AppSpec::Named(name)) => {
+                let record = objects.iter().find(|o| {
+                    o.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+                        && o.get("metadata")
+                            .and_then(|m| m.get("name"))
+                            .and_then(Value::as_str)
+                            == Some(name)
+                        && ownership::label(o, super::ops::IS_APP_LABEL).is_some()
+                });
+                if let Some(r) = record {
+                    gks.extend(used_gks(r));
+                }
+                ownership_from_record(record, name)?
+            }
+        };
+        gks.sort();
+        gks.dedup();
+        let key = ownership.key().to_string();
+        let values: Vec<String> = match &ownership {
+            Ownership::App { value, .. } => value.iter().cloned().collect(),
+            Ownership::Inferred => {
+                let mut v: Vec<String> = objects
+                    .iter()
+                    .filter_map(|o| ownership::owner_of(o, &key).map(str::to_string))
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            }
+        };
+        if !values.is_empty() {
+            let q = OwnedQuery {
+                label_key: key,
+                values,
+                group_kinds: gks,
+            };
+            objects.extend(
+                source.list_owned(&q).with_context(|| {
+                    format!("listing objects owned by session {}", d.set.session)
+                })?,
+            );
+        }
+        let live = LiveIndex::new(objects);
+        let opts = Options {
+            ownership,
+            against_original: args.diff_against_last_applied,
+        };
+        result
+            .sessions
+            .push(diff_session(&d.set, &d.configs, &live, &opts)?);
+    }
+    Ok(result)
+}
+
+/// Writes the report and returns the exit code (0 no changes, 1 changes).
+pub fn finish(result: &DiffResult, args: &DiffArgs, out: &mut dyn Write) -> Result<u8> {
+    let opts = report::Options {
+        context: args.context,
+        show_secrets: args.show_secrets,
+        color: args.report == Format::Text && color_on(args.color),
+    };
+    report::write(result, args.report, &opts, out).context("writing the diff report")?;
+    out.flush().context("writing the diff report")?;
+    Ok(if result.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
+}
+
+/// Places namespace-less namespaced resources of a rendered set (kapp's rule).
+pub fn place_namespaces(set: &mut ManifestSet, namespace: &str, scopes: &Scopes) {
+    let mut scopes = scopes.clone();
+    scopes.learn_crds(set.resources.iter().map(|r| &r.object));
+    for r in &mut set.resources {
+        if r.id.namespace.is_none()
+            && !super::config::is_config_doc(&r.object)
+            && !scopes.is_cluster_scoped(&r.id.group, &r.id.kind)
+        {
+            r.set_namespace(namespace);
+        }
+    }
+}
+
+/// `kpipe diff [DIR] [render inputs]`, or `--files` for plain manifests.
+pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<u8> {
+    let source = live_source(args)?;
+    let ns = placement_namespace(inputs.namespace.as_deref(), source.as_ref())?;
+    let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
+    let desired = if args.files.is_empty() {
+        let sets = inputs.pipeline()?.render_all()?;
+        sets.into_iter()
+            .map(|mut set| {
+                place_namespaces(&mut set, &ns, &scopes);
+                Desired {
+                    set,
+                    configs: Vec::new(),
+                }
+            })
+            .collect()
+    } else {
+        files_desired(args, &ns, scopes)?
+    };
+    let result = diff_all(&desired, source.as_ref(), args, &ns)?;
+    finish(&result, args, out)
+}

@@ -1,0 +1,479 @@
+//! kapp `Config` documents (`kapp.k14s.io/v1alpha1`): parsed from the rendered set, combined
+//! after kapp's built-in defaults. They are instructions to kapp, never resources to apply.
+
+use super::matcher::Matcher;
+use super::path::Path;
+use anyhow::{bail, Context, Result};
+use serde_yaml::{Mapping, Value};
+
+pub const CONFIG_API_VERSION: &str = "kapp.k14s.io/v1alpha1";
+/// Label on a ConfigMap whose `data["config.yml"]` holds a Config (the ConfigMap is still applied).
+pub const CONFIG_MAP_LABEL: &str = "kapp.k14s.io/config";
+
+/// Where a `copy` rule takes values from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The new (rendered) object before any rebasing.
+    New,
+    /// The live object.
+    Existing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebaseKind {
+    Copy(Vec<Source>),
+    Remove,
+    /// kapp's default ServiceAccount rule is a ytt overlay; kpipe implements that one natively:
+    /// keep token-controller entries in `secrets` / `imagePullSecrets`.
+    ServiceAccountTokens,
+}
+
+#[derive(Debug, Clone)]
+pub struct RebaseRule {
+    pub paths: Vec<Path>,
+    pub kind: RebaseKind,
+    pub matchers: Vec<Matcher>,
+}
+
+/// A rule that names paths for some resources (exclusions, masks, ownership labels, scoping).
+#[derive(Debug, Clone)]
+pub struct PathRule {
+    pub paths: Vec<Path>,
+    pub matchers: Vec<Matcher>,
+}
+
+/// The effective Config: defaults first, then user Configs in input order (lists concatenate).
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub rebase_rules: Vec<RebaseRule>,
+    /// Removed from both sides before diffing against the live object (default: `status`).
+    pub existing_exclusions: Vec<PathRule>,
+    /// Removed from the live copy when comparing with the stored original.
+    pub last_applied_exclusions: Vec<PathRule>,
+    pub mask_rules: Vec<PathRule>,
+    pub ownership_label_rules: Vec<PathRule>,
+    pub label_scoping_rules: Vec<PathRule>,
+    pub additional_labels: Mapping,
+    /// Rules kpipe cannot evaluate (ytt overlays in user Configs), described for the report.
+    pub unsupported: Vec<String>,
+}
+
+/// True for a document that is kapp configuration rather than a resource.
+pub fn is_config_doc(obj: &Value) -> bool {
+    obj.get("apiVersion").and_then(Value::as_str) == Some(CONFIG_API_VERSION)
+}
+
+/// Separates kapp Config documents from the resources (Configs need no name).
+pub fn partition_configs(
+    docs: Vec<crate::manifest::SourcedDoc>,
+) -> (
+    Vec<crate::manifest::SourcedDoc>,
+    Vec<crate::manifest::SourcedDoc>,
+) {
+    docs.into_iter().partition(|d| is_config_doc(&d.value))
+}
+
+/// A ConfigMap carrying a Config in `data["config.yml"]`.
+pub fn config_map_payload(obj: &Value) -> Option<&str> {
+    if obj.get("kind").and_then(Value::as_str) != Some("ConfigMap")
+        || obj.get("apiVersion").and_then(Value::as_str) != Some("v1")
+    {
+        return None;
+    }
+    obj.get("metadata")?.get("labels")?.get(CONFIG_MAP_LABEL)?;
+    obj.get("data")?.get("config.yml")?.as_str()
+}
+
+impl Config {
+    /// kapp's built-in default Config (diff-relevant parts).
+    pub fn defaults() -> Config {
+        let mut c = Config::default();
+        // The built-in text is fixed and covered by `defaults_parse_in_kapp_order`.
+        let _ = c.add_doc(&default_doc());
+        c.rebase_rules.insert(
+            // After the metadata rules, in kapp's order: the SA rule is #15 of 17.
+            c.rebase_rules
+                .iter()
+                .position(|r| r.kind == RebaseKind::Copy(vec![Source::Existing, Source::New]))
+                .unwrap_or(c.rebase_rules.len()),
+            RebaseRule {
+                paths: vec![Path::keys(&["secrets"]), Path::keys(&["imagePullSecrets"])],
+                kind: RebaseKind::ServiceAccountTokens,
+                matchers: vec![Matcher::ApiVersionKind {
+                    api_version: "v1".into(),
+                    kind: "ServiceAccount".into(),
+                }],
+            },
+        );
+        c
+    }
+
+    /// Appends one user Config document's rules.
+    pub fn add_doc(&mut self, doc: &Value) -> Result<()> {
+        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
+        if kind != "Config" {
+            bail!("{CONFIG_API_VERSION} documents must be `kind: Config`, found `{kind}`");
+        }
+        let Value::Mapping(m) = doc else {
+            bail!("Config must be a map")
+        };
+        for (k, v) in m {
+            // kapp decodes Config fields case-insensitively (Go's JSON decoder).
+            let key = k.as_str().unwrap_or_default().to_ascii_lowercase();
+            match key.as_str() {
+                "rebaserules" => {
+                    for (i, r) in seq(v).iter().enumerate() {
+                        if let Some(rule) =
+                            parse_rebase(r).with_context(|| format!("rebaseRules[{i}]"))?
+                        {
+                            self.rebase_rules.push(rule);
+                        } else {
+                            self.unsupported.push(format!(
+                                "rebaseRules[{i}]: ytt overlay rules are not evaluated by kpipe"
+                            ));
+                        }
+                    }
+                }
+                "diffagainstexistingfieldexclusionrules" => push_path_rules(
+                    &mut self.existing_exclusions,
+                    v,
+                    "diffAgainstExistingFieldExclusionRules",
+                )?,
+                "diffagainstlastappliedfieldexclusionrules" => push_path_rules(
+                    &mut self.last_applied_exclusions,
+                    v,
+                    "diffAgainstLastAppliedFieldExclusionRules",
+                )?,
+                "diffmaskrules" => push_path_rules(&mut self.mask_rules, v, "diffMaskRules")?,
+                "ownershiplabelrules" => {
+                    push_path_rules(&mut self.ownership_label_rules, v, "ownershipLabelRules")?
+                }
+                "labelscopingrules" => {
+                    push_path_rules(&mut self.label_scoping_rules, v, "labelScopingRules")?
+                }
+                "additionallabels" => {
+                    if let Value::Mapping(l) = v {
+                        for (lk, lv) in l {
+                            self.additional_labels.insert(lk.clone(), lv.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn seq(v: &Value) -> &[Value] {
+    match v {
+        Value::Sequence(s) => s,
+        _ => &[],
+    }
+}
+
+fn paths_of(r: &Value) -> Result<Vec<Path>> {
+    match (r.get("path"), r.get("paths")) {
+        (Some(p), None) => Ok(vec![Path::parse(p).context("path")?]),
+        (None, Some(ps)) => seq(ps)
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Path::parse(p).with_context(|| format!("paths[{i}]")))
+            .collect(),
+        _ => bail!("exactly one of `path` or `paths` must be set"),
+    }
+}
+
+fn matchers_of(r: &Value) -> Result<Vec<Matcher>> {
+    seq(r.get("resourceMatchers").unwrap_or(&Value::Null))
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Matcher::parse(m).with_context(|| format!("resourceMatchers[{i}]")))
+        .collect()
+}
+
+/// `None` for a ytt rule (not evaluated).
+fn parse_rebase(r: &Value) -> Result<Option<RebaseRule>> {
+    if r.get("ytt").is_some() {
+        return Ok(None);
+    }
+    let kind = match r.get("type").and_then(Value::as_str) {
+        Some("remove") => RebaseKind::Remove,
+        Some("copy") => {
+            let mut sources = Vec::new();
+            for s in seq(r.get("sources").unwrap_or(&Value::Null)) {
+                sources.push(match s.as_str() {
+                    Some("new") => Source::New,
+                    Some("existing") => Source::Existing,
+                    _ => bail!("copy sources must be `new` or `existing`"),
+                });
+            }
+            RebaseKind::Copy(sources)
+        }
+        other => bail!("rebase rule type must be `copy` or `remove`, got {other:?}"),
+    };
+    Ok(Some(RebaseRule {
+        paths: paths_of(r)?,
+        kind,
+        matchers: matchers_of(r)?,
+    }))
+}
+
+fn push_path_rules(out: &mut Vec<PathRule>, v: &Value, what: &str) -> Result<()> {
+    for (i, r) in seq(v).iter().enumerate() {
+        let ctx = || format!("{what}[{i}]");
+        out.push(PathRule {
+            paths: paths_of(r).with_context(ctx)?,
+            matchers: matchers_of(r).with_context(ctx)?,
+        });
+    }
+    Ok(())
+}
+
+/// kapp's default Config, diff-relevant rules only, written as a Config document so the
+/// same parser reads it (kapp-diff-semantics.md §2.6).
+fn default_doc() -> Value {
+    serde_yaml::from_str(DEFAULT_CONFIG).unwrap_or(Value::Null)
+}
+
+const DEFAULT_CONFIG: &str = r#"
+apiVersion: kapp.k14s.io/v1alpha1
+kind: Config
+rebaseRules:
+- path: [metadata]
+  type: copy
+  sources: [existing]
+  resourceMatchers: [{allMatcher: {}}]
+- path: [metadata, labels]
+  type: remove
+  resourceMatchers: [{allMatcher: {}}]
+- path: [metadata, labels]
+  type: copy
+  sources: [new]
+  resourceMatchers: [{allMatcher: {}}]
+- path: [metadata, annotations]
+  type: remove
+  resourceMatchers: [{allMatcher: {}}]
+- path: [metadata, annotations]
+  type: copy
+  sources: [new]
+  resourceMatchers: [{allMatcher: {}}]
+- paths: [[spec, clusterIP], [spec, healthCheckNodePort]]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Service}}]
+- path: [spec, finalizers]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Namespace}}]
+- paths:
+  - [metadata, annotations, openshift.io/sa.scc.mcs]
+  - [metadata, annotations, openshift.io/sa.scc.supplemental-groups]
+  - [metadata, annotations, openshift.io/sa.scc.uid-range]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Namespace}}]
+- paths:
+  - [metadata, annotations, pv.kubernetes.io/bind-completed]
+  - [metadata, annotations, pv.kubernetes.io/bound-by-controller]
+  - [metadata, annotations, pv.kubernetes.io/migrated-to]
+  - [metadata, annotations, volume.beta.kubernetes.io/storage-provisioner]
+  - [spec, storageClassName]
+  - [spec, volumeMode]
+  - [spec, volumeName]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: PersistentVolumeClaim}}]
+- path: [metadata, annotations, deployment.kubernetes.io/revision]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers: &deployments
+  - apiVersionKindMatcher: {apiVersion: apps/v1, kind: Deployment}
+  - apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: Deployment}
+  - apiVersionKindMatcher: {apiVersion: apps/v1beta2, kind: Deployment}
+  - apiVersionKindMatcher: {apiVersion: extensions/v1beta1, kind: Deployment}
+- path: [webhooks, {allIndexes: true}, clientConfig, caBundle]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers:
+  - apiVersionKindMatcher: {apiVersion: admissionregistration.k8s.io/v1beta1, kind: MutatingWebhookConfiguration}
+  - apiVersionKindMatcher: {apiVersion: admissionregistration.k8s.io/v1, kind: MutatingWebhookConfiguration}
+  - apiVersionKindMatcher: {apiVersion: admissionregistration.k8s.io/v1beta1, kind: ValidatingWebhookConfiguration}
+  - apiVersionKindMatcher: {apiVersion: admissionregistration.k8s.io/v1, kind: ValidatingWebhookConfiguration}
+- path: [spec, caBundle]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers:
+  - apiVersionKindMatcher: {apiVersion: apiregistration.k8s.io/v1beta1, kind: APIService}
+  - apiVersionKindMatcher: {apiVersion: apiregistration.k8s.io/v1, kind: APIService}
+- path: [spec, conversion, webhookClientConfig, caBundle]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers:
+  - apiVersionKindMatcher: {apiVersion: apiextensions.k8s.io/v1beta1, kind: CustomResourceDefinition}
+- path: [spec, conversion, webhook, clientConfig, caBundle]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers:
+  - apiVersionKindMatcher: {apiVersion: apiextensions.k8s.io/v1, kind: CustomResourceDefinition}
+- path: [spec, nodeName]
+  type: copy
+  sources: [new, existing]
+  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]
+- paths:
+  - [data, .dockerconfigjson]
+  - [metadata, annotations, secretgen.carvel.dev/status]
+  type: copy
+  sources: [existing, new]
+  resourceMatchers:
+  - andMatcher:
+      matchers:
+      - apiVersionKindMatcher: {apiVersion: v1, kind: Secret}
+      - hasAnnotationMatcher: {keys: [secretgen.carvel.dev/image-pull-secret]}
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-default-secretgen-rebase-rules]}}}
+- path: [rules]
+  type: copy
+  sources: [existing]
+  resourceMatchers:
+  - andMatcher:
+      matchers:
+      - anyMatcher:
+          matchers:
+          - apiVersionKindMatcher: {apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole}
+          - apiVersionKindMatcher: {apiVersion: rbac.authorization.k8s.io/v1alpha1, kind: ClusterRole}
+          - apiVersionKindMatcher: {apiVersion: rbac.authorization.k8s.io/v1beta1, kind: ClusterRole}
+      - notMatcher: {matcher: {emptyFieldMatcher: {path: [aggregationRule]}}}
+diffAgainstLastAppliedFieldExclusionRules:
+- path: [metadata, annotations, deployment.kubernetes.io/revision]
+  resourceMatchers: *deployments
+diffAgainstExistingFieldExclusionRules:
+- path: [status]
+  resourceMatchers: [{allMatcher: {}}]
+diffMaskRules:
+- paths: [[data], [stringData]]
+  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Secret}}]
+ownershipLabelRules:
+- path: [metadata, labels]
+  resourceMatchers: [{allMatcher: {}}]
+- path: [spec, template, metadata, labels]
+  resourceMatchers: &podTemplates
+  - andMatcher:
+      matchers:
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-default-ownership-label-rules]}}}
+      - anyMatcher:
+          matchers:
+          - apiGroupKindMatcher: {apiGroup: apps, kind: Deployment}
+          - apiGroupKindMatcher: {apiGroup: extensions, kind: Deployment}
+          - apiGroupKindMatcher: {apiGroup: apps, kind: ReplicaSet}
+          - apiGroupKindMatcher: {apiGroup: extensions, kind: ReplicaSet}
+          - apiGroupKindMatcher: {apiGroup: apps, kind: StatefulSet}
+          - apiGroupKindMatcher: {apiGroup: apps, kind: DaemonSet}
+          - apiGroupKindMatcher: {apiGroup: extensions, kind: DaemonSet}
+          - apiGroupKindMatcher: {apiGroup: batch, kind: Job}
+- path: [spec, volumeClaimTemplates, {allIndexes: true}, metadata, labels]
+  resourceMatchers:
+  - andMatcher:
+      matchers:
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-default-ownership-label-rules]}}}
+      - apiGroupKindMatcher: {apiGroup: apps, kind: StatefulSet}
+- path: [spec, jobTemplate, spec, template, metadata, labels]
+  resourceMatchers:
+  - andMatcher:
+      matchers:
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-default-ownership-label-rules]}}}
+      - apiGroupKindMatcher: {apiGroup: batch, kind: CronJob}
+labelScopingRules:
+- path: [spec, selector]
+  resourceMatchers:
+  - andMatcher:
+      matchers:
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-default-label-scoping-rules]}}}
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-label-scoping]}}}
+      - apiVersionKindMatcher: {apiVersion: v1, kind: Service}
+- path: [spec, selector, matchLabels]
+  resourceMatchers:
+  - andMatcher:
+      matchers:
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-default-label-scoping-rules]}}}
+      - notMatcher: {matcher: {hasAnnotationMatcher: {keys: [kapp.k14s.io/disable-label-scoping]}}}
+      - anyMatcher:
+          matchers:
+          - apiGroupKindMatcher: {apiGroup: apps, kind: Deployment}
+          - apiGroupKindMatcher: {apiGroup: extensions, kind: Deployment}
+          - apiGroupKindMatcher: {apiGroup: apps, kind: ReplicaSet}
+          - apiGroupKindMatcher: {apiGroup: extensions, kind: ReplicaSet}
+          - apiGroupKindMatcher: {apiGroup: apps, kind: StatefulSet}
+          - apiGroupKindMatcher: {apiGroup: apps, kind: DaemonSet}
+          - apiGroupKindMatcher: {apiGroup: extensions, kind: DaemonSet}
+          - apiGroupKindMatcher: {apiGroup: batch, kind: Job}
+          - apiVersionKindMatcher: {apiVersion: policy/v1beta1, kind: PodDisruptionBudget}
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn y(s: &str) -> Value {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn defaults_parse_in_kapp_order() {
+        let c = Config::defaults();
+        assert!(c.unsupported.is_empty());
+        // kapp's 17 default rules; the CRD rule is two here (one per apiVersion's path).
+        assert_eq!(c.rebase_rules.len(), 18);
+        assert_eq!(
+            c.rebase_rules[0].kind,
+            RebaseKind::Copy(vec![Source::Existing])
+        );
+        assert_eq!(c.rebase_rules[15].kind, RebaseKind::ServiceAccountTokens);
+        assert_eq!(c.existing_exclusions.len(), 1);
+        assert_eq!(c.mask_rules[0].paths.len(), 2);
+        assert_eq!(c.ownership_label_rules.len(), 4);
+        assert_eq!(c.label_scoping_rules.len(), 2);
+    }
+
+    #[test]
+    fn user_config_appends_and_validates() {
+        let mut c = Config::defaults();
+        c.add_doc(&y(
+            "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nRebaseRules:\n- paths: [[spec], [metadata, labels]]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: argoproj.io/v1alpha1, kind: Workflow}}]\n- ytt: {overlayContractV1: {overlay.yml: ''}}\n  resourceMatchers: [{allMatcher: {}}]\nadditionalLabels: {team: a}\n",
+        ))
+        .unwrap();
+        assert_eq!(c.rebase_rules.len(), 19);
+        assert_eq!(c.rebase_rules[18].paths.len(), 2);
+        assert_eq!(c.unsupported.len(), 1);
+        assert_eq!(c.additional_labels.len(), 1);
+        let bad = |s: &str| c.clone().add_doc(&y(s)).unwrap_err().to_string();
+        assert!(bad("kind: Other").contains("kind: Config"));
+        let e = format!(
+            "{:#}",
+            c.clone()
+                .add_doc(&y(
+                    "kind: Config\nrebaseRules: [{path: [a], paths: [[b]], type: copy}]"
+                ))
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("rebaseRules[0]") && e.contains("exactly one"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            c.clone()
+                .add_doc(&y("kind: Config\nrebaseRules: [{path: [a], type: move}]"))
+                .unwrap_err()
+        );
+        assert!(e.contains("copy` or `remove"), "{e}");
+    }
+
+    #[test]
+    fn config_map_carrier() {
+        let cm = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {kapp.k14s.io/config: ''}}\ndata: {config.yml: 'kind: Config'}");
+        assert_eq!(config_map_payload(&cm), Some("kind: Config"));
+        assert!(is_config_doc(&y(
+            "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config"
+        )));
+    }
+}

@@ -1,0 +1,265 @@
+//! kapp `resourceMatchers`: which objects a Config rule applies to.
+
+use super::path::Path;
+use crate::manifest::group_of;
+use anyhow::{bail, Context, Result};
+use serde_yaml::Value;
+
+/// One documented kapp resource matcher.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    All,
+    Any(Vec<Matcher>),
+    And(Vec<Matcher>),
+    Not(Box<Matcher>),
+    ApiVersionKind {
+        api_version: String,
+        kind: String,
+    },
+    ApiGroupKind {
+        group: String,
+        kind: String,
+    },
+    KindNamespaceName {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
+    HasAnnotation(Vec<String>),
+    /// `None`: any non-empty namespace; `Some(names)`: one of these.
+    HasNamespace(Option<Vec<String>>),
+    CustomResource,
+    EmptyField(Path),
+}
+
+/// API groups kapp treats as built in (`customResourceMatcher` matches every other group).
+const BUILTIN_GROUPS: &[&str] = &[
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "extensions",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "metrics.k8s.io",
+    "migration.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+];
+
+fn str_field(m: &Value, key: &str) -> String {
+    m.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn str_list(m: &Value, key: &str) -> Vec<String> {
+    match m.get(key) {
+        Some(Value::Sequence(s)) => s
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Matcher {
+    /// Parses one entry of a `resourceMatchers` list (exactly one matcher key set).
+    pub fn parse(v: &Value) -> Result<Matcher> {
+        let Value::Mapping(m) = v else {
+            bail!("a resource matcher must be a map");
+        };
+        let mut found = None;
+        for (k, body) in m {
+            let key = k.as_str().unwrap_or_default();
+            let parsed = match key.to_ascii_lowercase().as_str() {
+                "allmatcher" | "allresourcematcher" => Matcher::All,
+                "anymatcher" => Matcher::Any(parse_list(body).context("anyMatcher")?),
+                "andmatcher" => Matcher::And(parse_list(body).context("andMatcher")?),
+                "notmatcher" => {
+                    let inner = body.get("matcher").context("notMatcher needs `matcher`")?;
+                    Matcher::Not(Box::new(Matcher::parse(inner).context("notMatcher")?))
+                }
+                "apiversionkindmatcher" => Matcher::ApiVersionKind {
+                    api_version: str_field(body, "apiVersion"),
+                    kind: str_field(body, "kind"),
+                },
+                "apigroupkindmatcher" => Matcher::ApiGroupKind {
+                    group: str_field(body, "apiGroup"),
+                    kind: str_field(body, "kind"),
+                },
+                "kindnamespacenamematcher" => Matcher::KindNamespaceName {
+                    kind: str_field(body, "kind"),
+                    namespace: str_field(body, "namespace"),
+                    name: str_field(body, "name"),
+                },
+                "hasannotationmatcher" => Matcher::HasAnnotation(str_list(body, "keys")),
+                "hasnamespacematcher" => {
+                    let names = str_list(body, "names");
+                    Matcher::HasNamespace(if names.is_empty() { None } else { Some(names) })
+                }
+                "customresourcematcher" => Matcher::CustomResource,
+                "emptyfieldmatcher" => {
+                    let p = body.get("path").context("emptyFieldMatcher needs `path`")?;
+                    Matcher::EmptyField(Path::parse(p).context("emptyFieldMatcher path")?)
+                }
+                other => bail!("unknown resource matcher `{other}`"),
+            };
+            if found.is_some() {
+                bail!("a resource matcher entry must set exactly one matcher");
+            }
+            found = Some(parsed);
+        }
+        found.context("empty resource matcher entry (kapp requires one matcher per entry)")
+    }
+
+    /// True when `obj` matches.
+    pub fn matches(&self, obj: &Value) -> bool {
+        let meta = |k: &str| {
+            obj.get("metadata")
+                .and_then(|m| m.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        // Looked up per arm: rebasing evaluates many matchers per object.
+        let api_version = || {
+            obj.get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        let kind = || obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+        match self {
+            Matcher::All => true,
+            Matcher::Any(ms) => ms.iter().any(|m| m.matches(obj)),
+            Matcher::And(ms) => ms.iter().all(|m| m.matches(obj)),
+            Matcher::Not(m) => !m.matches(obj),
+            Matcher::ApiVersionKind {
+                api_version: a,
+                kind: k,
+            } => k == kind() && a == api_version(),
+            Matcher::ApiGroupKind { group, kind: k } => {
+                k == kind() && group == group_of(api_version())
+            }
+            Matcher::KindNamespaceName {
+                kind: k,
+                namespace,
+                name,
+            } => k == kind() && namespace == meta("namespace") && name == meta("name"),
+            Matcher::HasAnnotation(keys) => {
+                let anns = obj.get("metadata").and_then(|m| m.get("annotations"));
+                keys.iter()
+                    .all(|k| anns.and_then(|a| a.get(k.as_str())).is_some())
+            }
+            Matcher::HasNamespace(names) => {
+                let ns = meta("namespace");
+                match names {
+                    None => !ns.is_empty(),
+                    Some(names) => !ns.is_empty() && names.iter().any(|n| n == ns),
+                }
+            }
+            Matcher::CustomResource => !BUILTIN_GROUPS.contains(&group_of(api_version())),
+            Matcher::EmptyField(p) => match p.get(obj) {
+                None | Some(Value::Null) => true,
+                Some(Value::Mapping(m)) => m.is_empty(),
+                Some(Value::Sequence(s)) => s.is_empty(),
+                Some(Value::String(s)) => s.is_empty(),
+                Some(_) => false,
+            },
+        }
+    }
+}
+
+fn parse_list(body: &Value) -> Result<Vec<Matcher>> {
+    match body.get("matchers") {
+        Some(Value::Sequence(items)) => items.iter().map(Matcher::parse).collect(),
+        _ => bail!("needs a `matchers` list"),
+    }
+}
+
+/// A rule's matcher list: matches when any entry matches.
+pub fn any_matches(ms: &[Matcher], obj: &Value) -> bool {
+    ms.iter().any(|m| m.matches(obj))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn y(s: &str) -> Value {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    fn m(s: &str) -> Matcher {
+        Matcher::parse(&y(s)).unwrap()
+    }
+
+    const DEP: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: demo, annotations: {a: '1', b: ''}}\nspec: {replicas: 2, paused: {}}";
+    const CR: &str = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf}";
+
+    #[test]
+    fn each_matcher_kind() {
+        let dep = y(DEP);
+        let cr = y(CR);
+        assert!(m("allMatcher: {}").matches(&dep));
+        assert!(m("allResourceMatcher: {}").matches(&cr));
+        assert!(m("apiVersionKindMatcher: {apiVersion: apps/v1, kind: Deployment}").matches(&dep));
+        assert!(
+            !m("apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: Deployment}").matches(&dep)
+        );
+        assert!(m("apiGroupKindMatcher: {apiGroup: apps, kind: Deployment}").matches(&dep));
+        assert!(m("apiGroupKindMatcher: {apiGroup: argoproj.io, kind: Workflow}").matches(&cr));
+        assert!(
+            m("kindNamespaceNameMatcher: {kind: Deployment, namespace: demo, name: web}")
+                .matches(&dep)
+        );
+        assert!(
+            !m("kindNamespaceNameMatcher: {kind: Deployment, namespace: x, name: web}")
+                .matches(&dep)
+        );
+        assert!(m("hasAnnotationMatcher: {keys: [a, b]}").matches(&dep));
+        assert!(!m("hasAnnotationMatcher: {keys: [a, c]}").matches(&dep));
+        assert!(m("hasNamespaceMatcher: {}").matches(&dep));
+        assert!(!m("hasNamespaceMatcher: {}").matches(&cr));
+        assert!(m("hasNamespaceMatcher: {names: [x, demo]}").matches(&dep));
+        assert!(!m("hasNamespaceMatcher: {names: [x]}").matches(&dep));
+        assert!(m("customResourceMatcher: {}").matches(&cr));
+        assert!(!m("customResourceMatcher: {}").matches(&dep));
+        assert!(m("emptyFieldMatcher: {path: [spec, paused]}").matches(&dep));
+        assert!(m("emptyFieldMatcher: {path: [spec, missing]}").matches(&dep));
+        assert!(!m("emptyFieldMatcher: {path: [spec, replicas]}").matches(&dep));
+    }
+
+    #[test]
+    fn combinators() {
+        let dep = y(DEP);
+        let any =
+            "anyMatcher: {matchers: [{customResourceMatcher: {}}, {hasNamespaceMatcher: {}}]}";
+        assert!(m(any).matches(&dep));
+        let and =
+            "andMatcher: {matchers: [{customResourceMatcher: {}}, {hasNamespaceMatcher: {}}]}";
+        assert!(!m(and).matches(&dep));
+        assert!(m("notMatcher: {matcher: {customResourceMatcher: {}}}").matches(&dep));
+    }
+
+    #[test]
+    fn bad_matchers_are_errors() {
+        assert!(Matcher::parse(&y("{}")).is_err());
+        assert!(Matcher::parse(&y("fooMatcher: {}")).is_err());
+        assert!(Matcher::parse(&y("{allMatcher: {}, customResourceMatcher: {}}")).is_err());
+        assert!(Matcher::parse(&y("anyMatcher: {}")).is_err());
+    }
+}

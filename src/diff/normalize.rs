@@ -1,0 +1,341 @@
+//! Turning a (new, live) pair into the two sides kapp compares: bookkeeping annotations and
+//! excluded fields removed, the new object rebased onto the live one.
+
+use super::config::{Config, PathRule, RebaseKind, RebaseRule, Source};
+use super::matcher::any_matches;
+use serde_yaml::{Mapping, Value};
+
+/// kapp's history annotations, removed from both sides before diffing.
+pub const HISTORY_ANNOTATIONS: &[&str] = &[
+    "kapp.k14s.io/original",
+    "kapp.k14s.io/original-diff-md5",
+    "kapp.k14s.io/original-diff",
+    "kapp.k14s.io/original-diff-full",
+];
+pub const IDENTITY_ANNOTATION: &str = "kapp.k14s.io/identity";
+
+/// Metadata the API server owns. kapp copies all live metadata into the new side, so these are
+/// equal on both sides; kpipe drops them from both for readable reports (and from a live
+/// object when it stands in for a desired one in tests).
+pub const SERVER_METADATA: &[&str] = &[
+    "managedFields",
+    "resourceVersion",
+    "uid",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
+
+fn annotations_mut(obj: &mut Value) -> Option<&mut Mapping> {
+    match obj.get_mut("metadata")?.get_mut("annotations")? {
+        Value::Mapping(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// Removes kapp's history annotations; drops an annotations map left empty by that.
+pub fn strip_history(obj: &mut Value) {
+    remove_annotations(obj, HISTORY_ANNOTATIONS);
+}
+
+/// Removes the identity annotation kapp strips from its in-memory live copies.
+pub fn strip_identity(obj: &mut Value) {
+    remove_annotations(obj, &[IDENTITY_ANNOTATION]);
+}
+
+fn remove_annotations(obj: &mut Value, keys: &[&str]) {
+    let Some(anns) = annotations_mut(obj) else {
+        return;
+    };
+    let before = anns.len();
+    for k in keys {
+        anns.remove(*k);
+    }
+    if anns.is_empty() && before > 0 {
+        if let Some(Value::Mapping(meta)) = obj.get_mut("metadata") {
+            meta.remove("annotations");
+        }
+    }
+}
+
+/// Removes server-owned metadata and `status` (used for display and for test fixtures).
+pub fn strip_server_fields(obj: &mut Value) {
+    if let Some(Value::Mapping(meta)) = obj.get_mut("metadata") {
+        for k in SERVER_METADATA {
+            meta.remove(*k);
+        }
+    }
+    if let Value::Mapping(m) = obj {
+        m.remove("status");
+    }
+}
+
+/// Removes server-owned metadata only (both sides carry the same copy after rebasing).
+pub fn strip_server_metadata(obj: &mut Value) {
+    if let Some(Value::Mapping(meta)) = obj.get_mut("metadata") {
+        for k in SERVER_METADATA {
+            meta.remove(*k);
+        }
+    }
+}
+
+/// Applies exclusion rules (remove the paths on matching objects).
+pub fn exclude(obj: &mut Value, rules: &[PathRule]) {
+    for r in rules {
+        if any_matches(&r.matchers, obj) {
+            for p in &r.paths {
+                p.remove(obj);
+            }
+        }
+    }
+}
+
+/// Rebases `new` onto `existing`: starts from `new`, applies each rule whose matchers match
+/// the intermediate result; copy sources are the untouched originals.
+pub fn rebase(new: &Value, existing: &Value, rules: &[RebaseRule]) -> Value {
+    let mut cur = new.clone();
+    for r in rules {
+        if !any_matches(&r.matchers, &cur) {
+            continue;
+        }
+        match &r.kind {
+            RebaseKind::Remove => r.paths.iter().for_each(|p| p.remove(&mut cur)),
+            RebaseKind::Copy(sources) => {
+                let srcs: Vec<&Value> = sources
+                    .iter()
+                    .map(|s| match s {
+                        Source::New => new,
+                        Source::Existing => existing,
+                    })
+                    .collect();
+                r.paths.iter().for_each(|p| p.copy(&mut cur, &srcs));
+            }
+            RebaseKind::ServiceAccountTokens => keep_sa_tokens(&mut cur, existing),
+        }
+    }
+    cur
+}
+
+/// kapp's default ServiceAccount ytt rule: live `secrets` entries named `<sa>-token-*` or
+/// `<sa>-dockercfg-*` and `imagePullSecrets` entries named `<sa>-dockercfg-*` (added by the
+/// token controller / OpenShift) are kept after the user's entries.
+fn keep_sa_tokens(cur: &mut Value, existing: &Value) {
+    let name = cur
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let token = format!("{name}-token-");
+    let dockercfg = format!("{name}-dockercfg-");
+    let keep = |field: &str, prefixes: &[&str], cur: &mut Value| {
+        let Some(Value::Sequence(live)) = existing.get(field) else {
+            return;
+        };
+        let extra: Vec<Value> = live
+            .iter()
+            .filter(|e| {
+                let n = e.get("name").and_then(Value::as_str).unwrap_or_default();
+                prefixes.iter().any(|p| n.starts_with(p))
+            })
+            .cloned()
+            .collect();
+        if extra.is_empty() {
+            return;
+        }
+        let Value::Mapping(m) = cur else { return };
+        let entry = m
+            .entry(Value::from(field))
+            .or_insert_with(|| Value::Sequence(Vec::new()));
+        if let Value::Sequence(s) = entry {
+            for e in extra {
+                if !s.contains(&e) {
+                    s.push(e);
+                }
+            }
+        }
+    };
+    keep("secrets", &[&token, &dockercfg], cur);
+    keep("imagePullSecrets", &[&dockercfg], cur);
+}
+
+/// The two sides kapp compares for an update, before masking.
+pub struct Sides {
+    pub existing: Value,
+    pub new: Value,
+}
+
+/// Builds both sides for a pair: H(L) against R(L, H(N)), or, when `original` is given
+/// (the last-applied copy), H(R(L, O)) against R(L, H(N)).
+///
+/// Server metadata and excluded fields are dropped from the live copy before rebasing: they
+/// would be copied into the new side and dropped from both afterwards anyway, and skipping
+/// them (managedFields above all) keeps the copies small.
+pub fn sides(new: Value, live: &Value, original: Option<&Value>, cfg: &Config) -> Sides {
+    let mut l = live.clone();
+    strip_identity(&mut l);
+    strip_history(&mut l);
+    strip_server_metadata(&mut l);
+    exclude(&mut l, &cfg.existing_exclusions);
+    let mut n = new;
+    strip_history(&mut n);
+    let mut right = rebase(&n, &l, &cfg.rebase_rules);
+    strip_history(&mut right);
+    exclude(&mut right, &cfg.existing_exclusions);
+    strip_server_metadata(&mut right);
+    let left = match original {
+        Some(o) => {
+            let mut o = o.clone();
+            strip_history(&mut o);
+            let mut x = rebase(&o, &l, &cfg.rebase_rules);
+            strip_history(&mut x);
+            exclude(&mut x, &cfg.existing_exclusions);
+            strip_server_metadata(&mut x);
+            x
+        }
+        None => l,
+    };
+    Sides {
+        existing: left,
+        new: right,
+    }
+}
+
+/// The new side of a create (not rebased) or the live side of a delete.
+pub fn single(obj: &Value, cfg: &Config, live: bool) -> Value {
+    let mut o = obj.clone();
+    if live {
+        strip_identity(&mut o);
+    }
+    strip_history(&mut o);
+    exclude(&mut o, &cfg.existing_exclusions);
+    strip_server_metadata(&mut o);
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn y(s: &str) -> Value {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    fn cfg_with(user: &str) -> Config {
+        let mut c = Config::defaults();
+        c.add_doc(&y(user)).unwrap();
+        c
+    }
+
+    #[test]
+    fn metadata_from_live_labels_and_annotations_from_new() {
+        let new = y(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: '1'}}\ndata: {k: v}",
+        );
+        let live = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, uid: u1, resourceVersion: '5', finalizers: [x], labels: {a: '1', ctl: y}, annotations: {ctl: z, kapp.k14s.io/identity: id, kapp.k14s.io/original: '{}'}}\ndata: {k: v}\nstatus: {phase: ok}");
+        let s = sides(new.clone(), &live, None, &Config::defaults());
+        // Finalizers come from live on both sides; controller labels/annotations show as removed.
+        assert_eq!(
+            s.new,
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, finalizers: [x], labels: {a: '1'}}\ndata: {k: v}")
+        );
+        assert_eq!(
+            s.existing,
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, finalizers: [x], labels: {a: '1', ctl: y}, annotations: {ctl: z}}\ndata: {k: v}")
+        );
+    }
+
+    #[test]
+    fn service_cluster_ip_copied_new_first() {
+        let new =
+            y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}");
+        let live = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.1], ports: [{port: 80}]}");
+        let s = sides(new.clone(), &live, None, &Config::defaults());
+        assert_eq!(
+            s.new.get("spec").unwrap().get("clusterIP"),
+            Some(&y("10.0.0.1"))
+        );
+        assert!(s.new.get("spec").unwrap().get("clusterIPs").is_none());
+        // new wins when it sets the field
+        let new2 = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: None}");
+        let s = sides(new2.clone(), &live, None, &Config::defaults());
+        assert_eq!(
+            s.new.get("spec").unwrap().get("clusterIP"),
+            Some(&y("None"))
+        );
+    }
+
+    #[test]
+    fn deployment_revision_annotation_kept() {
+        let new =
+            y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
+        let live = y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, annotations: {deployment.kubernetes.io/revision: '3'}}\nspec: {replicas: 1}");
+        let s = sides(new.clone(), &live, None, &Config::defaults());
+        assert_eq!(s.new, s.existing);
+        // Not for another apiVersion: exact matching.
+        let new =
+            y("apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
+        let s = sides(new.clone(), &live, None, &Config::defaults());
+        assert_ne!(s.new.get("metadata"), s.existing.get("metadata"));
+    }
+
+    #[test]
+    fn workshop_rule_keeps_live_workflow() {
+        let cfg = cfg_with("kind: Config\nrebaseRules:\n- paths: [[spec], [metadata, annotations], [metadata, labels]]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: argoproj.io/v1alpha1, kind: Workflow}}]");
+        let new = y("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, labels: {x: '1'}}\nspec: {entrypoint: main, arguments: {parameters: [{name: a, value: new}]}}");
+        let live = y("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, labels: {x: '1', workflows.argoproj.io/phase: Running}, annotations: {a: b}}\nspec: {entrypoint: main, arguments: {parameters: [{name: a, value: old}]}}\nstatus: {phase: Running}");
+        let s = sides(new.clone(), &live, None, &cfg);
+        assert_eq!(s.new, s.existing);
+    }
+
+    #[test]
+    fn copy_sources_new_versus_existing_and_remove() {
+        let new =
+            y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 2}");
+        let live =
+            y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 7}");
+        let rule = |sources: &str| {
+            cfg_with(&format!("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: copy\n  sources: {sources}\n  resourceMatchers: [{{kindNamespaceNameMatcher: {{kind: Deployment, namespace: '', name: d}}}}]"))
+        };
+        let s = sides(new.clone(), &live, None, &rule("[existing, new]"));
+        assert_eq!(s.new, s.existing);
+        let s = sides(new.clone(), &live, None, &rule("[new, existing]"));
+        assert_ne!(s.new, s.existing);
+        let rm = cfg_with("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: remove\n  resourceMatchers: [{allMatcher: {}}]");
+        let s = sides(new.clone(), &live, None, &rm);
+        assert!(s.new.get("spec").unwrap().get("replicas").is_none());
+    }
+
+    #[test]
+    fn index_and_all_indexes_rules() {
+        let cfg = cfg_with("kind: Config\nrebaseRules:\n- path: [spec, containers, {allIndexes: true}, image]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]\n- path: [spec, containers, {index: 1}, args]\n  type: remove\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]");
+        let new = y("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a:2}, {name: b, image: b:2, args: [x]}]}");
+        let live = y("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: n1, containers: [{name: a, image: a:1}, {name: b, image: b:1}]}");
+        let s = sides(new.clone(), &live, None, &cfg);
+        assert_eq!(s.new, s.existing);
+    }
+
+    #[test]
+    fn service_account_token_secrets_kept() {
+        let new = y(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}]",
+        );
+        let live = y("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}, {name: sa-token-abcde}]\nimagePullSecrets: [{name: sa-dockercfg-x}]");
+        let s = sides(new.clone(), &live, None, &Config::defaults());
+        assert_eq!(s.new, s.existing);
+    }
+
+    #[test]
+    fn status_excluded_and_original_used_as_baseline() {
+        let new = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}");
+        let live = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v, added-by-server: x}\nstatus: {a: b}");
+        let orig = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}");
+        let s = sides(new.clone(), &live, Some(&orig), &Config::defaults());
+        assert_eq!(s.new, s.existing);
+        let s = sides(new.clone(), &live, None, &Config::defaults());
+        assert_ne!(s.new, s.existing);
+        assert!(s.existing.get("status").is_none());
+    }
+}

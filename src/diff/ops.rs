@@ -1,0 +1,531 @@
+//! Pairing rendered and live objects by identity and deciding each resource's op.
+
+use super::config::{config_map_payload, is_config_doc, Config};
+use super::normalize;
+use super::ownership::{self, Ownership};
+use super::text::sorted_yaml;
+use super::{changed_paths, Change, Op, SessionDiff};
+use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
+use anyhow::{Context, Result};
+use serde_yaml::Value;
+use std::collections::{HashMap, HashSet};
+
+pub const NOOP_ANNOTATION: &str = "kapp.k14s.io/noop";
+pub const EXISTS_ANNOTATION: &str = "kapp.k14s.io/exists";
+pub const DISABLE_ORIGINAL_ANNOTATION: &str = "kapp.k14s.io/disable-original";
+pub const ORIGINAL_ANNOTATION: &str = "kapp.k14s.io/original";
+pub const NONCE_ANNOTATION: &str = "kapp.k14s.io/nonce";
+/// What the nonce shows as: kapp fills in the deploy time, so it always differs from live.
+pub const NONCE_PLACEHOLDER: &str = "(new nonce at deploy)";
+/// Label of kapp's app-record ConfigMaps: never a resource to diff or delete.
+pub const IS_APP_LABEL: &str = "kapp.k14s.io/is-app";
+
+/// How to diff.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub ownership: Ownership,
+    /// Diff against the `kapp.k14s.io/original` copy when present (kapp verifies it with an
+    /// md5 kpipe cannot reproduce, so this trusts it unverified); off = against live.
+    pub against_original: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ownership: Ownership::Inferred,
+            against_original: false,
+        }
+    }
+}
+
+/// Live objects by identity, in the order the source listed them.
+#[derive(Debug, Default)]
+pub struct LiveIndex {
+    objects: Vec<(ResourceId, Value)>,
+    by_id: HashMap<ResourceId, usize>,
+}
+
+impl LiveIndex {
+    /// Indexes objects; ones without an identity are skipped, a repeated identity keeps the
+    /// first (the source may list an object both by name and by label).
+    pub fn new(objects: Vec<Value>) -> LiveIndex {
+        let mut idx = LiveIndex::default();
+        for o in objects {
+            let Some(id) = ResourceId::of(&o) else {
+                continue;
+            };
+            if idx.by_id.contains_key(&id) {
+                continue;
+            }
+            idx.by_id.insert(id.clone(), idx.objects.len());
+            idx.objects.push((id, o));
+        }
+        idx
+    }
+
+    pub fn get(&self, id: &ResourceId) -> Option<&Value> {
+        self.by_id.get(id).map(|&i| &self.objects[i].1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(ResourceId, Value)> {
+        self.objects.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+/// Splits a rendered set into its effective kapp Config and the resources to apply. Config
+/// documents usually have no name, so they may also come separately in `configs`.
+pub fn split_config<'a>(
+    set: &'a ManifestSet,
+    configs: &[SourcedDoc],
+) -> Result<(Config, Vec<&'a Resource>)> {
+    let mut cfg = Config::defaults();
+    for c in configs {
+        cfg.add_doc(&c.value)
+            .with_context(|| format!("{}: kapp Config", c.source))?;
+    }
+    let mut resources = Vec::with_capacity(set.resources.len());
+    for r in &set.resources {
+        if is_config_doc(&r.object) {
+            cfg.add_doc(&r.object)
+                .with_context(|| format!("{}: kapp Config {}", r.source, r.id.name))?;
+            continue;
+        }
+        if let Some(payload) = config_map_payload(&r.object) {
+            let doc = crate::yaml::parse_one(payload, crate::yaml::Limits::default())
+                .with_context(|| format!("{}: {} data[config.yml]", r.source, r.id))?;
+            cfg.add_doc(&doc)
+                .with_context(|| format!("{}: {} data[config.yml]", r.source, r.id))?;
+        }
+        resources.push(r);
+    }
+    Ok((cfg, resources))
+}
+
+fn annotations(obj: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    obj.get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flat_map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str()?, v))))
+}
+
+fn change_groups(obj: &Value) -> Vec<String> {
+    annotations(obj)
+        .filter(|(k, _)| {
+            *k == "kapp.k14s.io/change-group" || k.starts_with("kapp.k14s.io/change-group.")
+        })
+        .filter_map(|(_, v)| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn original_of(live: &Value) -> Option<Value> {
+    let text = live
+        .get("metadata")?
+        .get("annotations")?
+        .get(ORIGINAL_ANNOTATION)?
+        .as_str()?;
+    let json: serde_json::Value = serde_json::from_str(text).ok()?;
+    serde_yaml::to_value(json).ok()
+}
+
+/// Diffs one session's rendered set against the live index.
+pub fn diff_session(
+    set: &ManifestSet,
+    configs: &[SourcedDoc],
+    live: &LiveIndex,
+    opts: &Options,
+) -> Result<SessionDiff> {
+    let (cfg, resources) = split_config(set, configs)?;
+    let key = opts.ownership.key().to_string();
+    let rendered: HashSet<&ResourceId> = resources.iter().map(|r| &r.id).collect();
+
+    // Owner label values that count as "this app" (for deletes and label insertion).
+    let owners: Vec<String> = match &opts.ownership {
+        Ownership::App { value, .. } => value.iter().cloned().collect(),
+        Ownership::Inferred => {
+            let mut seen = Vec::new();
+            for r in &resources {
+                if let Some(v) = live.get(&r.id).and_then(|l| ownership::owner_of(l, &key)) {
+                    if !seen.iter().any(|s| s == v) {
+                        seen.push(v.to_string());
+                    }
+                }
+            }
+            seen
+        }
+    };
+    // The value kapp would stamp on objects it creates or adopts, when there is exactly one.
+    let stamp = match owners.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    };
+
+    let mut changes = Vec::with_capacity(resources.len());
+    for r in &resources {
+        changes.push(
+            diff_resource(r, live.get(&r.id), &cfg, &key, stamp.as_deref(), opts)
+                .with_context(|| format!("{}: {}", r.source, r.id))?,
+        );
+    }
+    // Deletes in identity order (kind, then namespace and name), whatever order the source
+    // listed them in, so cluster and snapshot reports are identical.
+    let mut leftovers: Vec<&(ResourceId, Value)> = live.iter().collect();
+    leftovers.sort_by(|a, b| {
+        (&a.0.group, &a.0.kind, &a.0.namespace, &a.0.name).cmp(&(
+            &b.0.group,
+            &b.0.kind,
+            &b.0.namespace,
+            &b.0.name,
+        ))
+    });
+    for (id, obj) in leftovers {
+        if rendered.contains(id) {
+            continue;
+        }
+        let Some(owner) = ownership::owner_of(obj, &key) else {
+            continue;
+        };
+        if !owners.iter().any(|o| o == owner)
+            || ownership::label(obj, IS_APP_LABEL).is_some()
+            || ownership::is_transient(obj, id)
+        {
+            continue;
+        }
+        changes.push(Change {
+            id: id.clone(),
+            api_version: api_version(obj),
+            op: Op::Delete,
+            existing: Some(normalize::single(obj, &cfg, true)),
+            new: None,
+            source: None,
+            change_groups: change_groups(obj),
+            changed_paths: Vec::new(),
+            reason: None,
+        });
+    }
+    Ok(SessionDiff {
+        session: set.session.clone(),
+        changes,
+        warnings: cfg.unsupported.clone(),
+        mask_rules: cfg.mask_rules.clone(),
+    })
+}
+
+fn api_version(obj: &Value) -> String {
+    obj.get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn diff_resource(
+    r: &Resource,
+    live: Option<&Value>,
+    cfg: &Config,
+    key: &str,
+    stamp: Option<&str>,
+    opts: &Options,
+) -> Result<Change> {
+    let has = |a: &str| ownership::has_annotation(&r.object, a);
+    let mut object = r.object.clone();
+    if let Some(Value::Mapping(anns)) = object
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+    {
+        if let Some(v) = anns.get_mut(NONCE_ANNOTATION) {
+            *v = Value::from(NONCE_PLACEHOLDER);
+        }
+    }
+    let mut change = Change {
+        id: r.id.clone(),
+        api_version: r.api_version.clone(),
+        op: Op::Noop,
+        existing: None,
+        new: None,
+        source: Some(r.source.clone()),
+        change_groups: change_groups(&r.object),
+        changed_paths: Vec::new(),
+        reason: None,
+    };
+    if has(NOOP_ANNOTATION) {
+        change.reason = Some(format!("annotated {NOOP_ANNOTATION}"));
+        return Ok(change);
+    }
+    let Some(live) = live else {
+        if has(EXISTS_ANNOTATION) {
+            change.op = Op::Exists;
+            change.reason = Some(format!(
+                "annotated {EXISTS_ANNOTATION}: waits for it to be created elsewhere"
+            ));
+            return Ok(change);
+        }
+        let mut new = object.clone();
+        if let Some(v) = stamp {
+            ownership::insert_labels(&mut new, &r.id, key, v, cfg);
+        }
+        change.op = Op::Create;
+        change.new = Some(normalize::single(&new, cfg, false));
+        return Ok(change);
+    };
+    if has(EXISTS_ANNOTATION) {
+        change.reason = Some(format!("annotated {EXISTS_ANNOTATION} and present"));
+        return Ok(change);
+    }
+    let live_owner = ownership::owner_of(live, key);
+    let conflict = match (&opts.ownership, live_owner) {
+        (Ownership::App { value, .. }, Some(owner)) if value.as_deref() != Some(owner) => {
+            Some(format!(
+                "owned by another kapp app (label {}={owner}){}",
+                if ownership::label(live, key).is_some() {
+                    key
+                } else {
+                    ownership::APP_LABEL
+                },
+                match value {
+                    Some(v) => format!("; this app's label is {key}={v}"),
+                    None => "; this app does not exist yet".to_string(),
+                }
+            ))
+        }
+        _ => None,
+    };
+    let mut new = object;
+    let value = match &opts.ownership {
+        Ownership::App { value, .. } => value.as_deref(),
+        Ownership::Inferred => live_owner.or(stamp),
+    };
+    if let Some(v) = value.filter(|_| conflict.is_none()) {
+        ownership::insert_labels(&mut new, &r.id, key, v, cfg);
+    }
+    let original = if opts.against_original && !has(DISABLE_ORIGINAL_ANNOTATION) {
+        original_of(live)
+    } else {
+        None
+    };
+    let sides = normalize::sides(new, live, original.as_ref(), cfg);
+    // Equal values render to equal text; only unequal ones need rendering to decide (kapp
+    // decides on the text).
+    let differs =
+        sides.existing != sides.new && sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
+    change.op = match (&conflict, differs) {
+        (Some(_), _) => Op::Conflict,
+        (None, true) => Op::Update,
+        (None, false) => Op::Noop,
+    };
+    change.reason = conflict;
+    if change.op != Op::Noop {
+        change.changed_paths = changed_paths(Some(&sides.existing), Some(&sides.new));
+        change.existing = Some(sides.existing);
+        change.new = Some(sides.new);
+    }
+    Ok(change)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::config::partition_configs;
+    use crate::manifest::{build_set, BuildOptions, Scopes, SourceLoc};
+
+    fn y(s: &str) -> Value {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    fn set(docs: &[&str]) -> (ManifestSet, Vec<SourcedDoc>) {
+        let docs = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| SourcedDoc {
+                value: y(d),
+                source: SourceLoc {
+                    file: "t.yaml".into(),
+                    line: i + 1,
+                    doc: i,
+                },
+            })
+            .collect();
+        let opts = BuildOptions {
+            namespace: Some("demo".into()),
+            scopes: Scopes::new(&[]),
+        };
+        let (configs, docs) = partition_configs(docs);
+        (build_set("s1", docs, &opts).unwrap(), configs)
+    }
+
+    fn diff_session(
+        s: &(ManifestSet, Vec<SourcedDoc>),
+        live: &LiveIndex,
+        opts: &Options,
+    ) -> Result<SessionDiff> {
+        super::diff_session(&s.0, &s.1, live, opts)
+    }
+
+    fn ops(d: &SessionDiff) -> Vec<(String, Op)> {
+        d.changes
+            .iter()
+            .map(|c| (c.id.name.clone(), c.op))
+            .collect()
+    }
+
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: '1'}";
+
+    fn owned_cm(app: &str, name: &str, data: &str) -> Value {
+        let i = ResourceId {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: Some("demo".into()),
+            name: name.into(),
+        };
+        y(&format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: demo, uid: x, labels: {{kapp.k14s.io/app: '{app}', kapp.k14s.io/association: {}}}, annotations: {{kapp.k14s.io/identity: 'v1;demo//ConfigMap/{name};v1'}}}}\ndata: {data}",
+            ownership::association_value(&i)
+        ))
+    }
+
+    #[test]
+    fn create_update_noop_delete() {
+        let s = set(&[
+            CM,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\ndata: {}",
+        ]);
+        let live = LiveIndex::new(vec![
+            owned_cm("1", "cm", "{a: '2'}"),
+            owned_cm("1", "gone", "{}"),
+            // A controller-made object with the label but no identity: transient, ignored.
+            y("apiVersion: v1\nkind: Pod\nmetadata: {name: pod, namespace: demo, labels: {kapp.k14s.io/app: '1'}}"),
+            // Someone else's leftovers are not ours to delete.
+            owned_cm("2", "foreign", "{}"),
+        ]);
+        let d = diff_session(&s, &live, &Options::default()).unwrap();
+        assert_eq!(
+            ops(&d),
+            vec![
+                ("cm".into(), Op::Update),
+                ("other".into(), Op::Create),
+                ("gone".into(), Op::Delete)
+            ]
+        );
+        assert_eq!(d.changes[0].changed_paths, vec!["data.a"]);
+        // The created object is stamped with the inferred owner label.
+        let created = d.changes[1].new.as_ref().unwrap();
+        assert_eq!(ownership::label(created, ownership::APP_LABEL), Some("1"));
+        let live = LiveIndex::new(vec![owned_cm("1", "cm", "{a: '1'}")]);
+        let d = diff_session(&set(&[CM]), &live, &Options::default()).unwrap();
+        assert_eq!(ops(&d), vec![("cm".into(), Op::Noop)]);
+    }
+
+    #[test]
+    fn named_app_conflicts_and_deletes() {
+        let opts = Options {
+            ownership: Ownership::App {
+                key: ownership::APP_LABEL.into(),
+                value: Some("1".into()),
+            },
+            against_original: false,
+        };
+        let live = LiveIndex::new(vec![
+            owned_cm("2", "cm", "{a: '1'}"),
+            owned_cm("1", "gone", "{}"),
+        ]);
+        let d = diff_session(&set(&[CM]), &live, &opts).unwrap();
+        assert_eq!(
+            ops(&d),
+            vec![("cm".into(), Op::Conflict), ("gone".into(), Op::Delete)]
+        );
+        assert!(d.changes[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("kapp.k14s.io/app=2"));
+        // An unlabelled live object is adopted: labels are added, so it is an update.
+        let live = LiveIndex::new(vec![y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: demo}\ndata: {a: '1'}")]);
+        let d = diff_session(&set(&[CM]), &live, &opts).unwrap();
+        assert_eq!(ops(&d), vec![("cm".into(), Op::Update)]);
+        assert!(d.changes[0].changed_paths[0].starts_with("metadata.labels"));
+        // A new app: every labelled object is someone else's.
+        let opts = Options {
+            ownership: Ownership::App {
+                key: ownership::APP_LABEL.into(),
+                value: None,
+            },
+            against_original: false,
+        };
+        let live = LiveIndex::new(vec![owned_cm("1", "cm", "{a: '1'}")]);
+        let d = diff_session(&set(&[CM]), &live, &opts).unwrap();
+        assert_eq!(ops(&d), vec![("cm".into(), Op::Conflict)]);
+    }
+
+    #[test]
+    fn noop_exists_and_disable_original_annotations() {
+        let noop = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n, annotations: {kapp.k14s.io/noop: ''}}\ndata: {a: changed}";
+        let exists = "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, annotations: {kapp.k14s.io/exists: ''}}";
+        let live = LiveIndex::new(vec![y(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n, namespace: demo}\ndata: {a: old}",
+        )]);
+        let d = diff_session(&set(&[noop, exists]), &live, &Options::default()).unwrap();
+        assert_eq!(
+            ops(&d),
+            vec![("n".into(), Op::Noop), ("ns1".into(), Op::Exists)]
+        );
+        let live = LiveIndex::new(vec![y(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: ns1, labels: {x: y}}",
+        )]);
+        let d = diff_session(&set(&[exists]), &live, &Options::default()).unwrap();
+        assert_eq!(ops(&d), vec![("ns1".into(), Op::Noop)]);
+
+        // Against the stored original a server-added key is hidden; disable-original shows it.
+        let live_obj = y(r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm, namespace: demo, annotations: {kapp.k14s.io/original: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm","namespace":"demo"},"data":{"a":"1"}}'}}
+data: {a: '1', server: added}"#);
+        let opts = Options {
+            against_original: true,
+            ..Options::default()
+        };
+        let d = diff_session(&set(&[CM]), &LiveIndex::new(vec![live_obj.clone()]), &opts).unwrap();
+        assert_eq!(ops(&d), vec![("cm".into(), Op::Noop)]);
+        let cm_disabled = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, annotations: {kapp.k14s.io/disable-original: ''}}\ndata: {a: '1'}";
+        let d = diff_session(&set(&[cm_disabled]), &LiveIndex::new(vec![live_obj]), &opts).unwrap();
+        assert_eq!(ops(&d)[0].1, Op::Update);
+    }
+
+    #[test]
+    fn nonce_forces_an_update() {
+        let j = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, annotations: {kapp.k14s.io/nonce: ''}}\nspec: {backoffLimit: 0}";
+        let live = LiveIndex::new(vec![y("apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: demo, annotations: {kapp.k14s.io/nonce: '1700000000'}}\nspec: {backoffLimit: 0}")]);
+        let d = diff_session(&set(&[j]), &live, &Options::default()).unwrap();
+        assert_eq!(ops(&d), vec![("j".into(), Op::Update)]);
+        assert_eq!(
+            d.changes[0].changed_paths,
+            vec!["metadata.annotations[\"kapp.k14s.io/nonce\"]"]
+        );
+    }
+
+    #[test]
+    fn configs_are_split_out_and_applied() {
+        let cfg = "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- paths: [[spec], [metadata, annotations], [metadata, labels]]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: argoproj.io/v1alpha1, kind: Workflow}}]";
+        let wf = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf}\nspec: {entrypoint: a}";
+        let live = LiveIndex::new(vec![y("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf, namespace: demo, labels: {workflows.argoproj.io/phase: Running}}\nspec: {entrypoint: b, extra: 1}\nstatus: {phase: Running}")]);
+        let d = diff_session(&set(&[cfg, wf]), &live, &Options::default()).unwrap();
+        assert_eq!(ops(&d), vec![("wf".into(), Op::Noop)]);
+        let d = diff_session(&set(&[wf]), &live, &Options::default()).unwrap();
+        assert_eq!(ops(&d), vec![("wf".into(), Op::Update)]);
+        let bad = "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules: [{path: [a], type: nope}]";
+        let e = format!(
+            "{:#}",
+            diff_session(&set(&[bad]), &live, &Options::default()).unwrap_err()
+        );
+        assert!(
+            e.contains("t.yaml:1") && e.contains("rebaseRules[0]"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! kapp Config paths (`[spec, {allIndexes: true}, name]`) and the copy/remove edits on them.
+
+use anyhow::{bail, Result};
+use serde_yaml::{Mapping, Value};
+
+/// One segment of a kapp path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    /// `{allIndexes: true}`: every element of a list.
+    AllIndexes,
+    /// `{index: N}`: one element.
+    Index(usize),
+}
+
+/// A path into an object, as written in a kapp Config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Path(pub Vec<Seg>);
+
+impl Path {
+    /// Path of plain map keys.
+    pub fn keys(keys: &[&str]) -> Path {
+        Path(keys.iter().map(|k| Seg::Key((*k).to_string())).collect())
+    }
+
+    /// Parses `[a, {allIndexes: true}, {index: 0}, b]`.
+    pub fn parse(v: &Value) -> Result<Path> {
+        let Value::Sequence(items) = v else {
+            bail!(
+                "a path must be a list of segments, got {}",
+                crate::manifest::type_name(v)
+            );
+        };
+        let mut segs = Vec::with_capacity(items.len());
+        for item in items {
+            segs.push(match item {
+                Value::String(s) => Seg::Key(s.clone()),
+                // kapp decodes paths as JSON, so a number or bool key is its text.
+                Value::Number(n) => Seg::Key(n.to_string()),
+                Value::Bool(b) => Seg::Key(b.to_string()),
+                Value::Mapping(m) => {
+                    if m.get("allIndexes").and_then(Value::as_bool) == Some(true) {
+                        Seg::AllIndexes
+                    } else if let Some(i) = m.get("index") {
+                        match i.as_u64() {
+                            Some(i) => Seg::Index(i as usize),
+                            None => bail!("path segment `index` must be a non-negative integer"),
+                        }
+                    } else {
+                        bail!("path segment must be a key, {{allIndexes: true}} or {{index: N}}")
+                    }
+                }
+                other => bail!(
+                    "path segment must be a key, {{allIndexes: true}} or {{index: N}}, got {}",
+                    crate::manifest::type_name(other)
+                ),
+            });
+        }
+        if segs.is_empty() {
+            bail!("a path must not be empty");
+        }
+        Ok(Path(segs))
+    }
+
+    fn last_key(&self) -> Result<(&[Seg], &str)> {
+        match self.0.split_last() {
+            Some((Seg::Key(k), rest)) => Ok((rest, k)),
+            _ => bail!("the last segment of a path must be a map key"),
+        }
+    }
+
+    /// Concrete locations (parent path with list indexes resolved) the path reaches in `obj`.
+    /// Missing maps are created along pure-key stretches when `create` is set (kapp's copy).
+    fn locations(&self, obj: &Value, create: bool) -> Vec<Vec<Concrete>> {
+        let Ok((parents, _)) = self.last_key() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        walk(obj, parents, Vec::new(), create, &mut out);
+        out
+    }
+
+    /// `type: remove`: deletes the final key wherever the path reaches.
+    pub fn remove(&self, obj: &mut Value) {
+        let Ok((_, key)) = self.last_key() else {
+            return;
+        };
+        for loc in self.locations(obj, false) {
+            if let Some(Value::Mapping(m)) = get_mut(obj, &loc) {
+                m.remove(key);
+            }
+        }
+    }
+
+    /// `type: copy`: for each location in `obj`, takes the value at the same location from the
+    /// first source that has the key (a null value counts). No source → left as is.
+    pub fn copy(&self, obj: &mut Value, sources: &[&Value]) {
+        let Ok((_, key)) = self.last_key() else {
+            return;
+        };
+        for loc in self.locations(obj, true) {
+            let found = sources.iter().find_map(|src| match get(src, &loc) {
+                Some(Value::Mapping(m)) => m.get(key).cloned(),
+                _ => None,
+            });
+            let Some(val) = found else { continue };
+            if let Some(parent) = get_or_create(obj, &loc) {
+                parent.insert(Value::from(key), val);
+            }
+        }
+    }
+
+    /// Inserts `entries` into the map at every location the whole path reaches; with `create`,
+    /// missing maps along key-only stretches are created (ownership labels), otherwise absent
+    /// locations are skipped (label scoping).
+    pub fn insert_entries(&self, obj: &mut Value, entries: &Mapping, create: bool) {
+        let mut locs = Vec::new();
+        walk(obj, &self.0, Vec::new(), create, &mut locs);
+        for loc in locs {
+            let target = if create {
+                get_or_create(obj, &loc)
+            } else {
+                match get_mut(obj, &loc) {
+                    Some(Value::Mapping(m)) => Some(m),
+                    _ => None,
+                }
+            };
+            if let Some(m) = target {
+                for (k, v) in entries {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+
+    /// The value at this path (first match only, for matchers).
+    pub fn get<'a>(&self, obj: &'a Value) -> Option<&'a Value> {
+        let mut cur = obj;
+        for seg in &self.0 {
+            cur = match (seg, cur) {
+                (Seg::Key(k), Value::Mapping(m)) => m.get(k.as_str())?,
+                (Seg::Index(i), Value::Sequence(s)) => s.get(*i)?,
+                (Seg::AllIndexes, Value::Sequence(s)) => s.first()?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+}
+
+/// A resolved step: a map key or a list index.
+#[derive(Debug, Clone)]
+enum Concrete {
+    Key(String),
+    Index(usize),
+}
+
+fn walk(v: &Value, rest: &[Seg], here: Vec<Concrete>, create: bool, out: &mut Vec<Vec<Concrete>>) {
+    let Some((seg, rest)) = rest.split_first() else {
+        if matches!(v, Value::Mapping(_)) || (create && v.is_null()) {
+            out.push(here);
+        }
+        return;
+    };
+    match (seg, v) {
+        (Seg::Key(k), Value::Mapping(m)) => match m.get(k.as_str()) {
+            Some(child) => walk(
+                child,
+                rest,
+                push(&here, Concrete::Key(k.clone())),
+                create,
+                out,
+            ),
+            // Missing maps are created only when the rest of the path is keys (kapp's rule).
+            None if create && rest.iter().all(|s| matches!(s, Seg::Key(_))) => {
+                out.push(extend(&here, seg, rest))
+            }
+            None => {}
+        },
+        (Seg::Key(_), Value::Null) if create && rest.iter().all(|s| matches!(s, Seg::Key(_))) => {
+            out.push(extend(&here, seg, rest))
+        }
+        (Seg::AllIndexes, Value::Sequence(s)) => {
+            for (i, child) in s.iter().enumerate() {
+                walk(child, rest, push(&here, Concrete::Index(i)), create, out);
+            }
+        }
+        (Seg::Index(i), Value::Sequence(s)) => {
+            if let Some(child) = s.get(*i) {
+                walk(child, rest, push(&here, Concrete::Index(*i)), create, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn push(here: &[Concrete], c: Concrete) -> Vec<Concrete> {
+    let mut v = here.to_vec();
+    v.push(c);
+    v
+}
+
+fn extend(here: &[Concrete], seg: &Seg, rest: &[Seg]) -> Vec<Concrete> {
+    let mut v = here.to_vec();
+    for s in std::iter::once(seg).chain(rest) {
+        if let Seg::Key(k) = s {
+            v.push(Concrete::Key(k.clone()));
+        }
+    }
+    v
+}
+
+fn get<'a>(v: &'a Value, loc: &[Concrete]) -> Option<&'a Value> {
+    let mut cur = v;
+    for c in loc {
+        cur = match (c, cur) {
+            (Concrete::Key(k), Value::Mapping(m)) => m.get(k.as_str())?,
+            (Concrete::Index(i), Value::Sequence(s)) => s.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+fn get_mut<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Value> {
+    let mut cur = v;
+    for c in loc {
+        cur = match (c, cur) {
+            (Concrete::Key(k), Value::Mapping(m)) => m.get_mut(k.as_str())?,
+            (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Like `get_mut`, creating missing (or null) maps along the way; the result is a map.
+fn get_or_create<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Mapping> {
+    let mut cur = v;
+    for c in loc {
+        if cur.is_null() {
+            *cur = Value::Mapping(Mapping::new());
+        }
+        cur = match (c, cur) {
+            (Concrete::Key(k), Value::Mapping(m)) => {
+                if !m.contains_key(k.as_str()) {
+                    m.insert(Value::from(k.as_str()), Value::Mapping(Mapping::new()));
+                }
+                m.get_mut(k.as_str())?
+            }
+            (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    if cur.is_null() {
+        *cur = Value::Mapping(Mapping::new());
+    }
+    match cur {
+        Value::Mapping(m) => Some(m),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn y(s: &str) -> Value {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn parse_segments() {
+        let p = Path::parse(&y("[spec, {allIndexes: true}, {index: 2}, name]")).unwrap();
+        assert_eq!(
+            p.0,
+            vec![
+                Seg::Key("spec".into()),
+                Seg::AllIndexes,
+                Seg::Index(2),
+                Seg::Key("name".into())
+            ]
+        );
+        assert!(Path::parse(&y("[]")).is_err());
+        assert!(Path::parse(&y("[{foo: 1}]")).is_err());
+        assert!(Path::parse(&y("spec")).is_err());
+    }
+
+    #[test]
+    fn remove_all_indexes_and_index() {
+        let mut o = y("a: [{x: 1, y: 2}, {x: 3, y: 4}]");
+        Path::parse(&y("[a, {allIndexes: true}, x]"))
+            .unwrap()
+            .remove(&mut o);
+        assert_eq!(o, y("a: [{y: 2}, {y: 4}]"));
+        let mut o = y("a: [{x: 1}, {x: 3}]");
+        Path::parse(&y("[a, {index: 1}, x]"))
+            .unwrap()
+            .remove(&mut o);
+        assert_eq!(o, y("a: [{x: 1}, {}]"));
+        // Absent key: nothing happens.
+        Path::parse(&y("[b, c]")).unwrap().remove(&mut o);
+        assert_eq!(o, y("a: [{x: 1}, {}]"));
+    }
+
+    #[test]
+    fn copy_takes_first_source_with_key() {
+        let new = y("spec: {replicas: 2}");
+        let existing = y("spec: {replicas: 5, clusterIP: 10.0.0.1}");
+        let p = Path::keys(&["spec", "replicas"]);
+        let mut o = new.clone();
+        p.copy(&mut o, &[&existing, &new]);
+        assert_eq!(o, y("spec: {replicas: 5}"));
+        let mut o = new.clone();
+        p.copy(&mut o, &[&new, &existing]);
+        assert_eq!(o, y("spec: {replicas: 2}"));
+        // Missing maps are created along a key-only path.
+        let mut o = y("kind: Service");
+        Path::keys(&["spec", "clusterIP"]).copy(&mut o, &[&existing]);
+        assert_eq!(o, y("kind: Service\nspec: {clusterIP: 10.0.0.1}"));
+        // No source has it: left alone.
+        let mut o = y("spec: {a: 1}");
+        Path::keys(&["spec", "zzz"]).copy(&mut o, &[&existing]);
+        assert_eq!(o, y("spec: {a: 1}"));
+        // A null value counts as found.
+        let mut o = y("spec: {a: 1}");
+        Path::keys(&["spec", "a"]).copy(&mut o, &[&y("spec: {a: null}")]);
+        assert_eq!(o, y("spec: {a: null}"));
+    }
+
+    #[test]
+    fn insert_entries_creates_or_skips() {
+        let mut e = Mapping::new();
+        e.insert("k".into(), "v".into());
+        let mut o = y("metadata: {name: x}\nspec: {vct: [{metadata: {}}, {}]}");
+        Path::keys(&["metadata", "labels"]).insert_entries(&mut o, &e, true);
+        Path::parse(&y("[spec, vct, {allIndexes: true}, metadata, labels]"))
+            .unwrap()
+            .insert_entries(&mut o, &e, true);
+        Path::keys(&["spec", "selector"]).insert_entries(&mut o, &e, false);
+        assert_eq!(
+            o,
+            y("metadata: {name: x, labels: {k: v}}\nspec: {vct: [{metadata: {labels: {k: v}}}, {metadata: {labels: {k: v}}}]}")
+        );
+    }
+
+    #[test]
+    fn copy_through_lists_skips_missing_elements() {
+        let existing =
+            y("webhooks: [{clientConfig: {caBundle: AAA}}, {clientConfig: {caBundle: BBB}}]");
+        let mut o = y("webhooks: [{clientConfig: {url: x}}]");
+        Path::parse(&y("[webhooks, {allIndexes: true}, clientConfig, caBundle]"))
+            .unwrap()
+            .copy(&mut o, &[&existing]);
+        assert_eq!(o, y("webhooks: [{clientConfig: {url: x, caBundle: AAA}}]"));
+        let mut o = y("webhooks: []");
+        Path::parse(&y("[webhooks, {index: 0}, name]"))
+            .unwrap()
+            .copy(&mut o, &[&existing]);
+        assert_eq!(o, y("webhooks: []"));
+    }
+}

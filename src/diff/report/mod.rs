@@ -1,0 +1,189 @@
+//! Report writers: kapp-like text, a summary table, JSON and Markdown. The only place the diff
+//! library writes output.
+
+mod json;
+mod markdown;
+mod table;
+mod text;
+
+use super::mask::Masker;
+use super::text::{added, diff, removed, sorted_yaml, with_context, Delta, Line};
+use super::{Change, DiffResult, Op};
+use std::io::{self, Write};
+
+/// Which report to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Table,
+    Json,
+    Markdown,
+}
+
+/// How to write it.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// kapp's context rule (N-1 lines before a change, N after); negative shows everything.
+    pub context: i64,
+    pub show_secrets: bool,
+    pub color: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            context: 2,
+            show_secrets: false,
+            color: false,
+        }
+    }
+}
+
+/// Writes the report.
+pub fn write(
+    result: &DiffResult,
+    format: Format,
+    opts: &Options,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    // The table shows no diff text: skip rendering and masking it.
+    let prepared = if format == Format::Table {
+        Vec::new()
+    } else {
+        prepare(result, opts)
+    };
+    match format {
+        Format::Text => text::write(result, &prepared, opts, out),
+        Format::Table => table::write(result, out),
+        Format::Json => json::write(result, &prepared, opts.context, out),
+        Format::Markdown => markdown::write(result, &prepared, out),
+    }
+}
+
+/// Both sides of a change as YAML text, masked unless secrets are shown.
+pub(crate) struct Texts {
+    pub left: String,
+    pub right: String,
+}
+
+/// Masks in kapp's order (sessions, changes, existing side before new side) so numbers are
+/// stable for a given input.
+fn prepare(result: &DiffResult, opts: &Options) -> Vec<Vec<Option<Texts>>> {
+    let mut masker = Masker::new();
+    result
+        .sessions
+        .iter()
+        .map(|s| {
+            s.changes
+                .iter()
+                .map(|c| {
+                    if !shows_diff(c.op) {
+                        return None;
+                    }
+                    let mut side = |v: &Option<serde_yaml::Value>| {
+                        v.as_ref().map(|v| {
+                            if opts.show_secrets {
+                                sorted_yaml(v)
+                            } else {
+                                let mut v = v.clone();
+                                masker.mask(&mut v, &s.mask_rules);
+                                sorted_yaml(&v)
+                            }
+                        })
+                    };
+                    let left = side(&c.existing);
+                    let right = side(&c.new);
+                    Some(Texts {
+                        left: left.unwrap_or_default(),
+                        right: right.unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn shows_diff(op: Op) -> bool {
+    matches!(op, Op::Create | Op::Update | Op::Delete | Op::Conflict)
+}
+
+/// kapp's block header: `update configmap/name (v1) namespace: ns` / `... cluster`.
+pub(crate) fn description(c: &Change) -> String {
+    let place = match &c.id.namespace {
+        Some(ns) => format!("namespace: {ns}"),
+        None => "cluster".to_string(),
+    };
+    format!(
+        "{} {}/{} ({}) {}",
+        c.op.as_str(),
+        c.id.kind.to_ascii_lowercase(),
+        c.id.name,
+        c.api_version,
+        place
+    )
+}
+
+/// One displayed line of a block, styled by kind.
+pub(crate) enum Styled {
+    Common(String),
+    Removed(String),
+    Added(String),
+    Gap,
+}
+
+/// The block's lines with kapp's numbering and context.
+pub(crate) fn block_lines(c: &Change, t: &Texts, context: i64, numbers: bool) -> Vec<Styled> {
+    let records = match c.op {
+        Op::Create => added(&t.right),
+        Op::Delete => removed(&t.left),
+        _ => diff(&t.left, &t.right),
+    };
+    with_context(&records, context)
+        .into_iter()
+        .map(|l| match l {
+            Line::Gap => Styled::Gap,
+            Line::Record(r) => match (r.delta, numbers) {
+                (Delta::Common, true) => {
+                    Styled::Common(format!("{:>3},{:>3}   {}", r.left, r.right, r.text))
+                }
+                (Delta::Left, true) => Styled::Removed(format!("{:>3}     - {}", r.left, r.text)),
+                (Delta::Right, true) => Styled::Added(format!("    {:>3} + {}", r.right, r.text)),
+                (Delta::Common, false) => Styled::Common(format!(" {}", r.text)),
+                (Delta::Left, false) => Styled::Removed(format!("-{}", r.text)),
+                (Delta::Right, false) => Styled::Added(format!("+{}", r.text)),
+            },
+        })
+        .collect()
+}
+
+/// A block as plain text (JSON `diff` field).
+pub(crate) fn block_plain(c: &Change, t: &Texts, context: i64) -> String {
+    let mut s = String::new();
+    for l in block_lines(c, t, context, true) {
+        match l {
+            Styled::Common(x) | Styled::Removed(x) | Styled::Added(x) => s.push_str(&x),
+            Styled::Gap => s.push_str("  ..."),
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// Namespace cell: `(cluster)` for cluster-scoped objects, as kapp prints it.
+pub(crate) fn namespace_cell(c: &Change) -> &str {
+    c.id.namespace.as_deref().unwrap_or("(cluster)")
+}
+
+/// Table rows sort by namespace, name, kind, apiVersion (kapp's order).
+pub(crate) fn sorted_rows(changes: &[Change]) -> Vec<&Change> {
+    let mut rows: Vec<&Change> = changes.iter().filter(|c| c.op.is_change()).collect();
+    rows.sort_by(|a, b| {
+        (namespace_cell(a), &a.id.name, &a.id.kind, &a.api_version).cmp(&(
+            namespace_cell(b),
+            &b.id.name,
+            &b.id.kind,
+            &b.api_version,
+        ))
+    });
+    rows
+}

@@ -1,0 +1,375 @@
+//! Live state from the user's `kubectl` (no HTTP client of our own: kubectl brings the user's
+//! auth plugins, proxies and kubeconfig handling).
+
+use super::{flatten_into, LiveSource, OwnedQuery, Wanted};
+use crate::exit::EnvError;
+use crate::manifest::group_of;
+use anyhow::{Context, Result};
+use serde_yaml::{Mapping, Value};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Above this many wanted objects, LIST per namespace instead of one GET each.
+const GET_LIMIT: usize = 50;
+
+#[derive(Debug, Clone)]
+pub struct Kubectl {
+    /// The kubectl binary (`KPIPE_KUBECTL`, else `kubectl` on PATH).
+    pub bin: PathBuf,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+impl Kubectl {
+    /// kubectl with the user's flags; under the Tanzu CLI (`TANZU_BIN` set, no `--kubeconfig`)
+    /// the active Tanzu context supplies kubeconfig and context.
+    pub fn new(kubeconfig: Option<PathBuf>, context: Option<String>) -> Result<Kubectl> {
+        let bin = std::env::var_os("KPIPE_KUBECTL")
+            .filter(|b| !b.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("kubectl"));
+        let mut k = Kubectl {
+            bin,
+            kubeconfig,
+            context,
+        };
+        if k.kubeconfig.is_none() && std::env::var_os("TANZU_BIN").is_some_and(|v| !v.is_empty()) {
+            if let Some(path) = super::tanzu::config_path() {
+                if let Some(t) = super::tanzu::active_context(&path)? {
+                    k.kubeconfig = t.kubeconfig;
+                    if k.context.is_none() {
+                        k.context = t.context;
+                    }
+                }
+            }
+        }
+        Ok(k)
+    }
+
+    fn base_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(k) = &self.kubeconfig {
+            a.push(format!("--kubeconfig={}", k.display()));
+        }
+        if let Some(c) = &self.context {
+            a.push(format!("--context={c}"));
+        }
+        a
+    }
+
+    /// Runs kubectl; any failure is an environment error carrying kubectl's stderr.
+    fn run(&self, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<u8>> {
+        let mut all = self.base_args();
+        all.extend(args.iter().cloned());
+        let shown = format!("{} {}", self.bin.display(), all.join(" "));
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(&all)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| {
+            let what = if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "kubectl not found ({}): install kubectl or set KPIPE_KUBECTL",
+                    self.bin.display()
+                )
+            } else {
+                format!("cannot run {}: {e}", self.bin.display())
+            };
+            anyhow::Error::new(EnvError(what))
+        })?;
+        // Feed stdin from a thread so a large stream cannot deadlock against kubectl's output.
+        let writer = match (stdin, child.stdin.take()) {
+            (Some(input), Some(mut pipe)) => {
+                let input = input.to_vec();
+                // A write error surfaces as kubectl's own failure below.
+                Some(std::thread::spawn(move || {
+                    let _ = pipe.write_all(&input);
+                }))
+            }
+            _ => None,
+        };
+        let out = child
+            .wait_with_output()
+            .map_err(|e| anyhow::Error::new(EnvError(format!("waiting for kubectl: {e}"))))?;
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+        if !out.status.success() {
+            let stderr = mask_tokens(String::from_utf8_lossy(&out.stderr).trim());
+            return Err(anyhow::Error::new(EnvError(format!(
+                "`{}` failed ({}): {}",
+                mask_tokens(&shown),
+                out.status,
+                if stderr.is_empty() {
+                    "no error output"
+                } else {
+                    &stderr
+                }
+            ))));
+        }
+        Ok(out.stdout)
+    }
+
+    fn get_json(&self, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
+        let out = self.run(args, stdin)?;
+        let mut objects = Vec::new();
+        let stream = serde_json::Deserializer::from_slice(&out).into_iter::<serde_json::Value>();
+        for v in stream {
+            let v = v.context("kubectl printed invalid JSON")?;
+            flatten_into(
+                serde_yaml::to_value(v).context("kubectl JSON")?,
+                &mut objects,
+            );
+        }
+        Ok(objects)
+    }
+}
+
+/// `Kind.version.group` (`Kind` for the core group): what kubectl resolves without guessing.
+fn type_arg(api_version: &str, kind: &str) -> String {
+    match api_version.split_once('/') {
+        Some((group, version)) => format!("{kind}.{version}.{group}"),
+        None => kind.to_string(),
+    }
+}
+
+impl LiveSource for Kubectl {
+    fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        if wanted.len() <= GET_LIMIT {
+            // One call: kubectl GETs each object named in the stream.
+            let mut stream = String::new();
+            for w in wanted {
+                let mut meta = Mapping::new();
+                meta.insert("name".into(), Value::from(w.name.as_str()));
+                if let Some(ns) = &w.namespace {
+                    meta.insert("namespace".into(), Value::from(ns.as_str()));
+                }
+                let mut m = Mapping::new();
+                m.insert("apiVersion".into(), Value::from(w.api_version.as_str()));
+                m.insert("kind".into(), Value::from(w.kind.as_str()));
+                m.insert("metadata".into(), Value::Mapping(meta));
+                stream.push_str("---\n");
+                stream.push_str(&crate::yaml::to_string(&Value::Mapping(m)));
+            }
+            let args = ["get", "-f", "-", "-o", "json", "--ignore-not-found"].map(String::from);
+            return self.get_json(&args, Some(stream.as_bytes()));
+        }
+        // Many objects: LIST each namespace's kinds in one call and keep the wanted names.
+        let mut by_ns: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
+        for w in wanted {
+            by_ns
+                .entry(w.namespace.as_deref())
+                .or_default()
+                .insert(type_arg(&w.api_version, &w.kind));
+        }
+        let want: HashSet<(String, String, Option<&str>, &str)> = wanted
+            .iter()
+            .map(|w| {
+                (
+                    group_of(&w.api_version).to_string(),
+                    w.kind.clone(),
+                    w.namespace.as_deref(),
+                    w.name.as_str(),
+                )
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (ns, kinds) in by_ns {
+            let mut args = vec![
+                "get".to_string(),
+                kinds.into_iter().collect::<Vec<_>>().join(","),
+            ];
+            if let Some(ns) = ns {
+                args.push(format!("--namespace={ns}"));
+            }
+            args.extend(["-o", "json", "--ignore-not-found"].map(String::from));
+            for o in self.get_json(&args, None)? {
+                let Some(id) = crate::manifest::ResourceId::of(&o) else {
+                    continue;
+                };
+                if want.contains(&(
+                    id.group.clone(),
+                    id.kind.clone(),
+                    id.namespace.as_deref(),
+                    id.name.as_str(),
+                )) {
+                    out.push(o);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Value>> {
+        if q.values.is_empty() || q.group_kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds: BTreeSet<String> = q
+            .group_kinds
+            .iter()
+            .map(|(g, k)| {
+                if g.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}.{g}")
+                }
+            })
+            .collect();
+        let selector = format!("{} in ({})", q.label_key, q.values.join(","));
+        let args = vec![
+            "get".to_string(),
+            kinds.into_iter().collect::<Vec<_>>().join(","),
+            "--all-namespaces".into(),
+            format!("--selector={selector}"),
+            "-o".into(),
+            "json".into(),
+            "--ignore-not-found".into(),
+        ];
+        self.get_json(&args, None)
+    }
+
+    fn context_namespace(&self) -> Result<Option<String>> {
+        let args = ["config", "view", "--minify", "-o", "jsonpath={..namespace}"].map(String::from);
+        // No current context is not an error here: the namespace then defaults.
+        match self.run(&args, None) {
+            Ok(out) => {
+                let ns = String::from_utf8_lossy(&out).trim().to_string();
+                Ok(if ns.is_empty() { None } else { Some(ns) })
+            }
+            Err(e) if e.to_string().contains("kubectl not found") => Err(e),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn scopes(&self) -> Result<Vec<(String, String, bool)>> {
+        let out = self.run(
+            &["api-resources".to_string(), "--no-headers".to_string()],
+            None,
+        )?;
+        let text = String::from_utf8_lossy(&out);
+        let mut scopes = Vec::new();
+        // Columns: NAME [SHORTNAMES] APIVERSION NAMESPACED KIND; read from the right.
+        for line in text.lines() {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() < 4 {
+                continue;
+            }
+            let n = cols.len();
+            let (api_version, namespaced, kind) = (cols[n - 3], cols[n - 2], cols[n - 1]);
+            scopes.push((
+                group_of(api_version).to_string(),
+                kind.to_string(),
+                namespaced == "true",
+            ));
+        }
+        Ok(scopes)
+    }
+}
+
+/// Hides bearer tokens and token flags in kubectl output before it reaches the user's logs.
+pub fn mask_tokens(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let markers = [
+        "Bearer ",
+        "bearer ",
+        "--token=",
+        "token=",
+        "\"token\":\"",
+        "token: ",
+    ];
+    loop {
+        let next = markers
+            .iter()
+            .filter_map(|m| rest.find(m).map(|i| (i, *m)))
+            .min_by_key(|(i, _)| *i);
+        let Some((i, m)) = next else {
+            out.push_str(rest);
+            break;
+        };
+        out.push_str(&rest[..i + m.len()]);
+        let after = &rest[i + m.len()..];
+        let end = after
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+            .unwrap_or(after.len());
+        if end > 0 {
+            out.push_str("***");
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_masked() {
+        assert_eq!(
+            mask_tokens("GET https://x -H \"Authorization: Bearer abc.def\" --token=s3cr3t ok"),
+            "GET https://x -H \"Authorization: Bearer ***\" --token=*** ok"
+        );
+        assert_eq!(mask_tokens("no secrets"), "no secrets");
+    }
+
+    #[test]
+    fn type_args() {
+        assert_eq!(type_arg("apps/v1", "Deployment"), "Deployment.v1.apps");
+        assert_eq!(type_arg("v1", "ConfigMap"), "ConfigMap");
+    }
+
+    #[test]
+    fn missing_kubectl_is_an_environment_error() {
+        let k = Kubectl {
+            bin: "/nonexistent/kubectl".into(),
+            kubeconfig: None,
+            context: None,
+        };
+        let e = k
+            .fetch(&[Wanted {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some("d".into()),
+                name: "c".into(),
+            }])
+            .unwrap_err();
+        assert_eq!(crate::exit::code_for(&e), crate::exit::ENVIRONMENT);
+        assert!(e.to_string().contains("kubectl not found"));
+    }
+
+    #[test]
+    fn failing_kubectl_carries_stderr() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("kubectl");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'Error from server (Forbidden): Bearer abc123 denied' >&2\nexit 1\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let k = Kubectl {
+            bin: fake,
+            kubeconfig: None,
+            context: None,
+        };
+        let e = k.scopes().unwrap_err();
+        assert_eq!(crate::exit::code_for(&e), crate::exit::ENVIRONMENT);
+        let m = e.to_string();
+        assert!(
+            m.contains("Forbidden") && m.contains("Bearer ***") && !m.contains("abc123"),
+            "{m}"
+        );
+    }
+}

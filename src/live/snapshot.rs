@@ -1,0 +1,190 @@
+//! Live state from files: a YAML or JSON file, or a folder of them (e.g. a saved
+//! `kubectl get -o yaml` List).
+
+use super::{flatten_into, LiveSource, OwnedQuery, Wanted};
+use crate::manifest::{group_of, ResourceId};
+use anyhow::{bail, Context, Result};
+use serde_yaml::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Objects are handed out (moved, not copied) once each: 10,000 live objects are not cloned.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    objects: RefCell<Vec<Option<Value>>>,
+    by_id: HashMap<ResourceId, usize>,
+}
+
+impl Snapshot {
+    /// Loads every `.yaml`/`.yml`/`.json` file (folders recursively, in name order).
+    pub fn load(path: &Path) -> Result<Snapshot> {
+        let files = files_of(path)?;
+        let mut objects = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f)
+                .with_context(|| format!("reading live snapshot {}", f.display()))?;
+            parse_into(&text, &f, &mut objects)?;
+        }
+        Ok(Snapshot::from_objects(objects))
+    }
+
+    pub fn from_objects(objects: Vec<Value>) -> Snapshot {
+        let mut by_id = HashMap::with_capacity(objects.len());
+        for (i, o) in objects.iter().enumerate() {
+            if let Some(id) = ResourceId::of(o) {
+                by_id.entry(id).or_insert(i);
+            }
+        }
+        Snapshot {
+            objects: RefCell::new(objects.into_iter().map(Some).collect()),
+            by_id,
+        }
+    }
+
+    /// The objects not handed out yet.
+    pub fn into_objects(self) -> Vec<Value> {
+        self.objects.into_inner().into_iter().flatten().collect()
+    }
+
+    /// How many objects were loaded.
+    pub fn len(&self) -> usize {
+        self.objects.borrow().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    if !path.is_dir() {
+        bail!("live snapshot {} does not exist", path.display());
+    }
+    let mut files = Vec::new();
+    for e in walkdir::WalkDir::new(path).sort_by_file_name() {
+        let e = e.with_context(|| format!("reading live snapshot folder {}", path.display()))?;
+        let p = e.path();
+        let ext = p.extension().and_then(|x| x.to_str()).unwrap_or_default();
+        if e.file_type().is_file() && matches!(ext, "yaml" | "yml" | "json") {
+            files.push(p.to_path_buf());
+        }
+    }
+    Ok(files)
+}
+
+/// JSON files may hold several concatenated values; YAML files several documents.
+fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
+    let json_like =
+        file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
+    if json_like {
+        // Straight into YAML values: no intermediate JSON tree.
+        let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        for (i, v) in stream.enumerate() {
+            let v = v.with_context(|| format!("{}: JSON value {}", file.display(), i + 1))?;
+            flatten_into(v, out);
+        }
+        return Ok(());
+    }
+    let docs = crate::yaml::parse_stream(text, crate::yaml::Limits::default())
+        .with_context(|| format!("{}: live snapshot", file.display()))?;
+    for d in docs {
+        if !d.empty {
+            if !matches!(d.value, Value::Mapping(_)) {
+                bail!("{}:{}: a live object must be a map", file.display(), d.line);
+            }
+            flatten_into(d.value, out);
+        }
+    }
+    Ok(())
+}
+
+impl LiveSource for Snapshot {
+    fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>> {
+        let mut objects = self.objects.borrow_mut();
+        Ok(wanted
+            .iter()
+            .filter_map(|w| {
+                let id = ResourceId {
+                    group: group_of(&w.api_version).to_string(),
+                    kind: w.kind.clone(),
+                    namespace: w.namespace.clone(),
+                    name: w.name.clone(),
+                };
+                self.by_id.get(&id).and_then(|&i| objects[i].take())
+            })
+            .collect())
+    }
+
+    fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Value>> {
+        let mut objects = self.objects.borrow_mut();
+        let mut out = Vec::new();
+        for slot in objects.iter_mut() {
+            // Same scoping as the cluster source: only the kinds asked for.
+            let owned = slot.as_ref().is_some_and(|o| {
+                crate::diff::ownership::label(o, &q.label_key)
+                    .is_some_and(|v| q.values.iter().any(|x| x == v))
+                    && ResourceId::of(o).is_some_and(|id| {
+                        q.group_kinds.is_empty()
+                            || q.group_kinds
+                                .iter()
+                                .any(|(g, k)| *g == id.group && *k == id.kind)
+                    })
+            });
+            if owned {
+                out.extend(slot.take());
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_json_and_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a, namespace: d}\n---\napiVersion: v1\nkind: ConfigMapList\nitems:\n- metadata: {name: b, namespace: d, labels: {kapp.k14s.io/app: '1'}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("b.json"),
+            r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"d"}}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("ignored.txt"), "not yaml: [").unwrap();
+        let s = Snapshot::load(dir.path()).unwrap();
+        assert_eq!(s.len(), 3);
+        let got = s
+            .fetch(&[Wanted {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                namespace: Some("d".into()),
+                name: "b".into(),
+            }])
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        let owned = s
+            .list_owned(&OwnedQuery {
+                label_key: "kapp.k14s.io/app".into(),
+                values: vec!["1".into()],
+                group_kinds: vec![],
+            })
+            .unwrap();
+        // `b` was handed out already.
+        assert_eq!(owned.len(), 0);
+        assert_eq!(s.into_objects().len(), 2);
+        let e = Snapshot::load(&dir.path().join("missing")).unwrap_err();
+        assert!(e.to_string().contains("does not exist"));
+        std::fs::write(dir.path().join("c.yaml"), "a: [").unwrap();
+        let e = format!("{:#}", Snapshot::load(dir.path()).unwrap_err());
+        assert!(e.contains("c.yaml"), "{e}");
+    }
+}

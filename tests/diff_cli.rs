@@ -1,0 +1,356 @@
+//! `kpipe diff` through the built binary, on the fixtures under `tests/fixtures/diff/`
+//! (desired manifests in `desired/`, a live snapshot in `live/`, namespace `demo`).
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff")
+}
+
+const APP_LABEL: &str = "label:kapp.k14s.io/app=1700000000000000001";
+
+/// Runs `kpipe diff -n demo --color never` plus `args` from the fixtures folder.
+fn diff(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("kpipe")
+        .unwrap()
+        .current_dir(fixtures())
+        .env_remove("TANZU_BIN")
+        .env("NO_COLOR", "1")
+        .args(["diff", "-n", "demo", "--color", "never"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn all(report: &str) -> (i32, String, String) {
+    diff(&[
+        "--files", "desired", "--live", "live", "--app", "web-app", "--report", report,
+    ])
+}
+
+#[test]
+fn noop_exits_zero() {
+    let (code, out, err) = diff(&[
+        "--files",
+        "desired/web.yaml",
+        "desired/kapp-config.yaml",
+        "--live",
+        "live/web.yaml",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("@@"), "{out}");
+    assert!(
+        out.contains("Op: 0 create, 0 delete, 0 update, 1 noop"),
+        "{out}"
+    );
+}
+
+#[test]
+fn without_the_hpa_rule_replicas_would_change() {
+    let (code, out, _) = diff(&["--files", "desired/web.yaml", "--live", "live/web.yaml"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("@@ update deployment/web (apps/v1) namespace: demo @@"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-   replicas: 5") && out.contains("+   replicas: 2"),
+        "{out}"
+    );
+}
+
+#[test]
+fn update_exits_one() {
+    let (code, out, _) = diff(&[
+        "--files",
+        "desired/app-config.yaml",
+        "--live",
+        "live/app-config.yaml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("@@ update configmap/app-config (v1) namespace: demo @@"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  2     -   LOG_LEVEL: info\n      2 +   LOG_LEVEL: debug\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn create() {
+    let (code, out, _) = diff(&[
+        "--files",
+        "desired/feature-flags.yaml",
+        "--live",
+        "live/web.yaml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "@@ create configmap/feature-flags (v1) namespace: demo @@\n      0 + apiVersion: v1\n"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn delete_only_what_this_app_owns() {
+    let (code, out, _) = diff(&[
+        "--files",
+        "desired/web.yaml",
+        "desired/kapp-config.yaml",
+        "--live",
+        "live",
+        "--app",
+        "web-app",
+        "--report",
+        "table",
+    ]);
+    assert_eq!(code, 1);
+    // Owned and no longer rendered: deleted. Another app's object, the app record and the
+    // controller-made Pod: left alone.
+    for name in ["app-config", "db-creds", "old-worker"] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(name) && l.contains("delete")),
+            "{name}: {out}"
+        );
+    }
+    // Without the app record kpipe knows only the rendered kinds (kapp scopes its listing to
+    // the kinds the app has used): no Deployment is left over, so nothing is deleted.
+    let (code, _, _) = diff(&[
+        "--files",
+        "desired/web.yaml",
+        "desired/kapp-config.yaml",
+        "--live",
+        "live",
+        "--app",
+        APP_LABEL,
+    ]);
+    assert_eq!(code, 0);
+    for name in ["shared", "web-app", "web-7d9f8b6c5-abcde"] {
+        assert!(!out.contains(name), "{name}: {out}");
+    }
+}
+
+#[test]
+fn conflict_with_another_app() {
+    let (code, out, _) = diff(&[
+        "--files",
+        "desired/shared.yaml",
+        "--live",
+        "live/shared.yaml",
+        "--app",
+        APP_LABEL,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("@@ conflict configmap/shared (v1) namespace: demo @@"),
+        "{out}"
+    );
+    assert!(
+        out.contains("owned by another kapp app (label kapp.k14s.io/app=1600000000000000999)"),
+        "{out}"
+    );
+    // Without naming an app, the live owner is taken as ours: an ordinary update.
+    let (code, out, _) = diff(&[
+        "--files",
+        "desired/shared.yaml",
+        "--live",
+        "live/shared.yaml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("@@ update configmap/shared"), "{out}");
+}
+
+#[test]
+fn text_report() {
+    let (code, out, err) = all("text");
+    assert_eq!(code, 1, "{err}");
+    assert!(!out.contains('\x1b'));
+    insta::assert_snapshot!("text", out);
+}
+
+#[test]
+fn table_report() {
+    let (code, out, _) = all("table");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("table", out);
+}
+
+#[test]
+fn json_report() {
+    let (code, out, _) = all("json");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["changed"], true);
+    insta::assert_snapshot!("json", out);
+}
+
+#[test]
+fn markdown_report() {
+    let (code, out, _) = all("markdown");
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("markdown", out);
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let out = Command::cargo_bin("kpipe")
+        .unwrap()
+        .current_dir(fixtures())
+        .env_remove("NO_COLOR")
+        .args([
+            "diff",
+            "-n",
+            "demo",
+            "--color",
+            "always",
+            "--files",
+            "desired/app-config.yaml",
+            "--live",
+            "live/app-config.yaml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("\x1b[31m  2     -   LOG_LEVEL: info\x1b[0m"),
+        "{text}"
+    );
+    // auto: stdout is a pipe here, so no colour.
+    let (_, out, _) = diff(&[
+        "--color",
+        "auto",
+        "--files",
+        "desired/app-config.yaml",
+        "--live",
+        "live/app-config.yaml",
+    ]);
+    assert!(!out.contains('\x1b'));
+}
+
+/// Secret values (base64 and decoded) must not appear in any report without --show-secrets.
+#[test]
+fn secrets_never_shown_unless_asked() {
+    let secrets = [
+        "bmV3LXBhc3N3b3Jk",
+        "b2xkLXBhc3N3b3Jk",
+        "YWRtaW4=",
+        "new-password",
+        "old-password",
+    ];
+    for report in ["text", "table", "json", "markdown"] {
+        let (_, out, err) = all(report);
+        for s in secrets {
+            assert!(
+                !out.contains(s) && !err.contains(s),
+                "{report} shows {s}:\n{out}"
+            );
+        }
+    }
+    let (_, out, _) = diff(&[
+        "--files",
+        "desired",
+        "--live",
+        "live",
+        "--app",
+        "web-app",
+        "--show-secrets",
+    ]);
+    assert!(
+        out.contains("password: bmV3LXBhc3N3b3Jk") && out.contains("password: b2xkLXBhc3N3b3Jk"),
+        "{out}"
+    );
+}
+
+#[test]
+fn context_zero_and_all() {
+    let (_, out, _) = diff(&[
+        "--files",
+        "desired/app-config.yaml",
+        "--live",
+        "live/app-config.yaml",
+        "--context",
+        "0",
+    ]);
+    assert!(
+        out.contains("@@\n  2     -   LOG_LEVEL: info\n      2 +   LOG_LEVEL: debug\n\n"),
+        "{out}"
+    );
+    let (_, out, _) = diff(&[
+        "--files",
+        "desired/app-config.yaml",
+        "--live",
+        "live/app-config.yaml",
+        "--context",
+        "-1",
+    ]);
+    assert!(out.contains("@@\n  0,  0   apiVersion: v1\n"), "{out}");
+}
+
+#[test]
+fn bad_inputs_exit_two() {
+    let (code, _, err) = diff(&["--files", "desired/missing.yaml", "--live", "live"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("desired/missing.yaml"), "{err}");
+    let (code, _, err) = diff(&["--files", "desired", "--live", "nowhere"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("nowhere"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- path: [spec]\n  type: move\n").unwrap();
+    let (code, _, err) = diff(&["--files", bad.to_str().unwrap(), "--live", "live"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.yaml:1") && err.contains("rebaseRules[0]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_kubectl_exits_three() {
+    let out = Command::cargo_bin("kpipe")
+        .unwrap()
+        .current_dir(fixtures())
+        .env("KPIPE_KUBECTL", "/nonexistent/kubectl")
+        .env_remove("TANZU_BIN")
+        .args(["diff", "--files", "desired", "--live", "cluster"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kubectl not found"));
+}
+
+#[test]
+fn sessions_are_grouped() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ml-pipeline");
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("kpipe")
+        .unwrap()
+        .args([
+            "diff",
+            example.to_str().unwrap(),
+            "--live",
+            empty.path().to_str().unwrap(),
+            "--report",
+            "table",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Session: user1") && text.contains("Session: user2"),
+        "{text}"
+    );
+    assert!(text.contains("Total Op: 9 create"), "{text}");
+}
