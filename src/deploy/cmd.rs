@@ -2,15 +2,20 @@
 
 use super::confirm::{self, Progress};
 use super::kube::Kube;
-use super::plan::{self, Op, Owner, SessionPlan};
+use super::plan::{self, Op};
 use super::wait::{self, Target};
 use super::{
     expected_outcome, ApplyOptions, Deployer, Kapp, KubectlApply, Outcome, SessionDeploy,
     APP_LABEL, SESSION_LABEL,
 };
 use crate::cli::RenderArgs;
+use crate::diff::ops::{diff_session, LiveIndex, Options as DiffOptions};
+use crate::diff::ownership::{self, Ownership};
+use crate::diff::report::{self, Format};
+use crate::diff::DiffResult;
 use crate::exit;
-use crate::manifest::{is_kapp_config, ManifestSet, ResourceId, Scopes};
+use crate::exit::EnvError;
+use crate::manifest::{is_kapp_config, ManifestSet, Resource, ResourceId, Scopes, SourcedDoc};
 use anyhow::{bail, Context, Result};
 use serde_yaml::{Mapping, Value};
 use std::io::Write;
@@ -141,32 +146,39 @@ fn add_labels(obj: &mut Value, app: &str, session: &str) {
     }
 }
 
-/// The objects the diff compares and the kubectl deployer applies: kapp Configs left out,
-/// namespace-less namespaced objects placed in `ns`, kpipe labels added when `labels`.
+/// The objects the diff compares and the kubectl deployer applies: kapp Configs split out
+/// (they configure the diff), namespace-less namespaced objects placed in `ns`, kpipe labels
+/// added when `labels`.
 fn desired_objects(
     set: &ManifestSet,
     ns: &str,
     scopes: &Scopes,
     labels: Option<(&str, &str)>,
-) -> Vec<(ResourceId, String, Value)> {
+) -> Result<(Vec<Resource>, Vec<SourcedDoc>)> {
     let mut scopes = scopes.clone();
     scopes.learn_crds(set.resources.iter().map(|r| &r.object));
     let mut out = Vec::new();
+    let mut configs = Vec::new();
     for r in &set.resources {
         if is_kapp_config(&r.object) {
+            configs.push(SourcedDoc {
+                value: r.object.clone(),
+                source: r.source.clone(),
+            });
             continue;
         }
         let mut r = r.clone();
         if r.id.namespace.is_none() && !scopes.is_cluster_scoped(&r.id.group, &r.id.kind) {
             r.set_namespace(ns);
         }
-        let mut obj = r.object;
         if let Some((app, session)) = labels {
+            let mut obj = r.object;
             add_labels(&mut obj, app, session);
+            r = Resource::new(obj, r.source)?;
         }
-        out.push((r.id, r.api_version, obj));
+        out.push(r);
     }
-    out
+    Ok((out, configs))
 }
 
 /// kapp's app record (`ConfigMap <app>`): the value of its ownership label.
@@ -218,9 +230,10 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     struct Pending {
         set: ManifestSet,
         app: String,
-        desired: Vec<(ResourceId, String, Value)>,
+        desired: Vec<Resource>,
+        configs: Vec<SourcedDoc>,
         live: Vec<Value>,
-        owner: Option<Owner>,
+        ownership: Ownership,
     }
     let mut pending = Vec::with_capacity(sets.len());
     for set in sets {
@@ -231,10 +244,10 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
             check_label_value("app name", &app)?;
             check_label_value("session name", &set.session)?;
         }
-        let desired = desired_objects(&set, &ns, &scopes, labels);
+        let (desired, configs) = desired_objects(&set, &ns, &scopes, labels)?;
         let mut wanted: Vec<(String, ResourceId)> = desired
             .iter()
-            .map(|(id, av, _)| (av.clone(), id.clone()))
+            .map(|r| (r.api_version.clone(), r.id.clone()))
             .collect();
         let record_id = ResourceId {
             group: String::new(),
@@ -247,12 +260,11 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
         }
         let mut live = plan::fetch(&kube, &wanted)
             .with_context(|| format!("fetching live objects of session {}", set.session))?;
-        let owner = match kind {
-            DeployerKind::Kubectl => Some(Owner {
+        let ownership = match kind {
+            DeployerKind::Kubectl => Ownership::Labels {
                 key: APP_LABEL.into(),
                 value: app.clone(),
-                kapp: false,
-            }),
+            },
             DeployerKind::Kapp => {
                 let record = live.iter().position(|o| {
                     ResourceId::of(o).as_ref() == Some(&record_id)
@@ -262,60 +274,88 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
                 if let Some(i) = record {
                     live.remove(i);
                 }
-                value.map(|value| Owner {
-                    key: "kapp.k14s.io/app".into(),
+                Ownership::App {
+                    key: ownership::APP_LABEL.into(),
                     value,
-                    kapp: true,
-                })
+                }
             }
         };
         pending.push(Pending {
             set,
             app,
             desired,
+            configs,
             live,
-            owner,
+            ownership,
         });
     }
     // One listing of every labelled object of every session (the candidates for deletes).
-    let mut owned = Vec::new();
-    if let Some(key) = pending
+    let key = pending
+        .first()
+        .map(|p| p.ownership.key().to_string())
+        .unwrap_or_default();
+    let values: Vec<String> = pending
         .iter()
-        .find_map(|p| p.owner.as_ref().map(|o| o.key.clone()))
-    {
-        let values: Vec<String> = pending
-            .iter()
-            .filter_map(|p| p.owner.as_ref().map(|o| o.value.clone()))
-            .collect();
-        owned = plan::list_labelled(&kube, &key, &values)
-            .context("listing objects owned by the deployed apps")?;
-    }
-    let sessions: Vec<SessionDeploy> = pending
-        .into_iter()
-        .map(|p| {
-            let plan = plan::plan_session(
-                &p.set.session,
-                &p.desired,
-                &p.live,
-                &owned,
-                p.owner.as_ref(),
-            );
-            SessionDeploy {
-                session: p.set.session.clone(),
-                app: p.app,
-                rendered: p.set,
-                desired: p.desired.into_iter().map(|(id, _, o)| (id, o)).collect(),
-                plan,
-            }
+        .filter_map(|p| match &p.ownership {
+            Ownership::App { value, .. } => value.clone(),
+            Ownership::Labels { value, .. } => Some(value.clone()),
+            Ownership::Inferred => None,
         })
         .collect();
+    let owned = plan::list_labelled(&kube, &key, &values)
+        .context("listing objects owned by the deployed apps")?;
+    let mut diffs = DiffResult::default();
+    let mut sessions = Vec::with_capacity(pending.len());
+    let mut conflicts = Vec::new();
+    for p in pending {
+        let set = ManifestSet {
+            session: p.set.session.clone(),
+            resources: p.desired,
+        };
+        let live: Vec<Value> = p.live.into_iter().chain(owned.iter().cloned()).collect();
+        let opts = DiffOptions {
+            ownership: p.ownership,
+            against_original: false,
+        };
+        let diff = diff_session(&set, &p.configs, &LiveIndex::new(live.clone()), &opts)
+            .with_context(|| format!("diffing session {}", set.session))?;
+        let (plan, c) = plan::from_diff(&diff, &live);
+        conflicts.extend(
+            c.into_iter()
+                .map(|c| format!("session {}: {c}", set.session)),
+        );
+        diffs.sessions.push(diff);
+        sessions.push(SessionDeploy {
+            session: set.session.clone(),
+            app: p.app,
+            rendered: p.set,
+            desired: set
+                .resources
+                .into_iter()
+                .map(|r| (r.id, r.object))
+                .collect(),
+            plan,
+        });
+    }
 
-    // The diff.
-    let plans: Vec<SessionPlan> = sessions.iter().map(|s| s.plan.clone()).collect();
-    plan::write_text(&plans, out)?;
-    if !plans.iter().any(SessionPlan::has_changes) {
+    // The diff, exactly as `kpipe diff` prints it.
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let ropts = report::Options {
+        color,
+        ..report::Options::default()
+    };
+    report::write(&diffs, Format::Text, &ropts, out).context("writing the diff")?;
+    out.flush().context("writing the diff")?;
+    if !diffs.has_changes() {
         writeln!(out, "No changes: nothing to deploy.")?;
         return Ok(exit::OK);
+    }
+    if !conflicts.is_empty() {
+        return Err(anyhow::Error::new(EnvError(format!(
+            "not deploying: {}",
+            conflicts.join("; ")
+        ))));
     }
     if cmd.dry_run {
         writeln!(out, "Dry run: nothing applied.")?;

@@ -2,6 +2,7 @@
 //! environment failures with masked credentials, output streamed through line by line.
 
 use crate::exit::EnvError;
+use crate::live::mask_tokens;
 use anyhow::{Context, Result};
 use serde_yaml::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -262,44 +263,4 @@ fn feed(
         // A write error surfaces as the child's own failure.
         let _ = pipe.write_all(&input);
     }))
-}
-
-/// Masks bearer tokens and `token:`/`--token=` values in text echoed from kubectl or kapp.
-pub fn mask_tokens(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let markers = ["Bearer ", "bearer ", "--token=", "token: ", "\"token\":\""];
-    loop {
-        let next = markers
-            .iter()
-            .filter_map(|m| rest.find(m).map(|i| (i, *m)))
-            .min_by_key(|(i, _)| *i);
-        let Some((i, m)) = next else {
-            out.push_str(rest);
-            return out;
-        };
-        out.push_str(&rest[..i + m.len()]);
-        let tail = &rest[i + m.len()..];
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
-            .unwrap_or(tail.len());
-        if end > 0 {
-            out.push_str("***");
-        }
-        rest = &tail[end..];
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_masked() {
-        assert_eq!(
-            mask_tokens("Authorization: Bearer abc.def x --token=zz y"),
-            "Authorization: Bearer *** x --token=*** y"
-        );
-        assert_eq!(mask_tokens("plain"), "plain");
-    }
 }
