@@ -137,7 +137,10 @@ fn a_changed_value_updates_only_that_resource() {
 
     let out = deploy(
         &emu,
-        &args(USER1, &["-y", "--set", "image=example.org/ml:2.0"]),
+        &args(
+            USER1,
+            &["-y", "--set", "resubmit_image=example.org/argocli:9"],
+        ),
     );
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let stdout = text(&out.stdout);
@@ -146,16 +149,20 @@ fn a_changed_value_updates_only_that_resource() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("  +       image: example.org/ml:2.0"),
+        stdout.contains("+         image: example.org/argocli:9"),
         "{stdout}"
     );
-    let wf2 = workflow(&emu).unwrap();
-    assert_ne!(rv(&wf2), rv(&wf), "the Workflow was updated");
+    let jb2 = job(&emu).unwrap();
+    assert_ne!(rv(&jb2), rv(&jb), "the Job was updated");
     assert_eq!(
-        wf2["spec"]["templates"][1]["container"]["image"], "example.org/ml:2.0",
-        "{wf2:#}"
+        jb2["spec"]["template"]["spec"]["containers"][0]["image"], "example.org/argocli:9",
+        "{jb2:#}"
     );
-    assert_eq!(rv(&job(&emu).unwrap()), rv(&jb), "the Job was left alone");
+    assert_eq!(
+        rv(&workflow(&emu).unwrap()),
+        rv(&wf),
+        "the Workflow was left alone"
+    );
     assert_eq!(rv(&app(&emu).unwrap()), rv(&ap), "the App was left alone");
 }
 
@@ -177,13 +184,9 @@ fn an_object_changed_after_the_diff_is_a_conflict_and_nothing_is_applied() {
     cmd.current_dir(root())
         .arg("deploy")
         .args(USER1)
-        .args([
-            "-y",
-            "--set",
-            "image=example.org/ml:3",
-            "--set",
-            "resubmit_image=example.org/argocli:9",
-        ])
+        // Two updates: the App and the Job.
+        .args(["-y", "--set", "service_account=pipeline-runner"])
+        .args(["--set", "resubmit_image=example.org/argocli:9"])
         .env("KPIPE_TEST_PAUSE_BEFORE_APPLY", &go)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
@@ -199,26 +202,27 @@ fn an_object_changed_after_the_diff_is_a_conflict_and_nothing_is_applied() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Someone else changes the Workflow after the diff was shown.
-    let mut wf = workflow(&emu).unwrap();
-    wf["metadata"]["labels"]["touched-by"] = json!("someone-else");
-    emu.set(wf);
+    // Someone else changes the App after the diff was shown.
+    let mut a = app(&emu).unwrap();
+    a["metadata"]["labels"]["touched-by"] = json!("someone-else");
+    emu.set(a);
     std::fs::write(&go, "").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
-    let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("workflows.argoproj.io \"mlworkflow-user1\" changed since the diff; run again (nothing was applied for this session)"),
+        text(&out.stderr).contains(
+            "apps.kappctrl.k14s.io \"mlapp-user1\" changed since the diff; run again \
+             (nothing was applied for this session)"
+        ),
         "{}",
         show(&out)
     );
     // Nothing else was applied: the Job (also an update) is as it was.
     let jb = job(&emu).unwrap();
     assert_eq!(rv(&jb), job_rv, "{jb:#}");
-    assert_eq!(
-        workflow(&emu).unwrap()["metadata"]["labels"]["touched-by"],
-        "someone-else"
-    );
+    let a = app(&emu).unwrap();
+    assert_eq!(a["metadata"]["labels"]["touched-by"], "someone-else");
+    assert_eq!(a["spec"]["serviceAccountName"], "default");
 }
 
 /// Copies the example to `<tmp>/ml-pipeline` (same app name) for tests that edit templates.
@@ -483,7 +487,7 @@ fn many_sessions_one_confirmation_and_a_table() {
     );
     assert_eq!(out.status.code(), Some(3), "{}", show(&out));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("Session user1\n"), "{stdout}");
+    assert!(stdout.contains("Session: user1\n"), "{stdout}");
     assert!(
         stdout.contains("\nSession       App                       Result\n"),
         "{stdout}"

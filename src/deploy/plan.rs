@@ -317,7 +317,7 @@ pub fn write_text(plans: &[SessionPlan], out: &mut dyn Write) -> Result<()> {
     let many = plans.len() > 1;
     for p in plans {
         if many {
-            writeln!(out, "Session {}", p.session)?;
+            writeln!(out, "Session: {}\n", p.session)?;
         }
         for c in p.changes.iter().filter(|c| c.op != Op::Noop) {
             let mut numbers = Vec::new();
