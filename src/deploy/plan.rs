@@ -190,3 +190,49 @@ pub fn from_diff(diff: &SessionDiff, live: &[Value]) -> (SessionPlan, Vec<String
         conflicts,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::Change;
+
+    fn y(s: &str) -> Value {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    fn change(live: &Value, op: DiffOp) -> Change {
+        Change {
+            id: ResourceId::of(live).unwrap(),
+            api_version: "v1".into(),
+            op,
+            existing: None,
+            new: None,
+            source: None,
+            change_groups: Vec::new(),
+            changed_paths: Vec::new(),
+            reason: Some("owned by another app".into()),
+        }
+    }
+
+    #[test]
+    fn plan_keeps_the_live_resource_versions_the_diff_saw() {
+        let a = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n, resourceVersion: '7', uid: u}");
+        let b = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n, resourceVersion: '8'}");
+        let diff = SessionDiff {
+            session: "s".into(),
+            changes: vec![change(&a, DiffOp::Update), change(&b, DiffOp::Conflict)],
+            warnings: Vec::new(),
+            mask_rules: Vec::new(),
+        };
+        let (plan, conflicts) = from_diff(&diff, &[a, b]);
+        assert_eq!(plan.changes[0].op, Op::Update);
+        assert_eq!(plan.changes[0].live_rv.as_deref(), Some("7"));
+        let existing = plan.changes[0].existing.as_ref().unwrap();
+        assert!(existing["metadata"].get("uid").is_none());
+        assert_eq!(plan.changes[1].op, Op::Noop);
+        assert_eq!(
+            conflicts,
+            vec!["ConfigMap/b namespace: n: owned by another app".to_string()]
+        );
+    }
+}
