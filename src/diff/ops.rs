@@ -542,4 +542,35 @@ data: {a: '1', server: added}"#);
             "{e}"
         );
     }
+
+    #[test]
+    fn plain_label_ownership_inserts_nothing_and_deletes_labelled_leftovers() {
+        // kpipe's kubectl deployer: the rendered objects carry kpipe.dev/app themselves.
+        let opts = Options {
+            ownership: Ownership::Labels {
+                key: "kpipe.dev/app".into(),
+                value: "ml-u1".into(),
+            },
+            against_original: false,
+        };
+        let s = set(&[
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, labels: {kpipe.dev/app: ml-u1}, annotations: {kapp.k14s.io/nonce: ''}}\ndata: {a: '1'}",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs, labels: {kpipe.dev/app: ml-u1}}",
+        ]);
+        let live = LiveIndex::new(vec![
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: demo, resourceVersion: '3', labels: {kpipe.dev/app: ml-u1}, annotations: {kapp.k14s.io/nonce: ''}}\ndata: {a: '1'}"),
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs, namespace: demo, labels: {kpipe.dev/app: other}}"),
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone, namespace: demo, labels: {kpipe.dev/app: ml-u1}}"),
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unrelated, namespace: demo, labels: {kpipe.dev/app: other}}"),
+        ]);
+        let d = diff_session(&s, &live, &opts).unwrap();
+        assert_eq!(
+            ops(&d),
+            vec![
+                ("cm".to_string(), Op::Noop),
+                ("theirs".to_string(), Op::Conflict),
+                ("gone".to_string(), Op::Delete),
+            ]
+        );
+    }
 }
