@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Render a pipeline folder into canonical YAML for one session or many
     Render(RenderCmd),
+    /// Check rendered manifests (or plain files with --files); prints file:line:col findings
+    Lint(crate::validate::cli::LintArgs),
     /// Show what deploying would change, the way kapp decides it (exit 1 when there are changes)
     Diff(DiffCmd),
     /// Template-step mode (ytt flags): render -f files/folders/stdin to a YAML stream on stdout
@@ -195,12 +197,20 @@ pub struct RenderCmd {
     /// With --output-dir: compare instead of writing; exit 1 listing stale, missing and extra files
     #[arg(long, requires = "output_dir")]
     pub check: bool,
+
+    /// Skip the lint checks that run before output (errors refuse to render)
+    #[arg(long)]
+    pub no_lint: bool,
+
+    #[command(flatten)]
+    pub lint: crate::validate::cli::LintFlags,
 }
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Render(cmd) => render(cmd),
+        Command::Lint(args) => crate::validate::cli::run(&args, &mut std::io::stdout().lock()),
         Command::Diff(cmd) => {
             crate::diff::cmd::run(&cmd.inputs, &cmd.diff, &mut std::io::stdout().lock())
         }
@@ -214,8 +224,44 @@ pub fn run(cli: Cli) -> Result<u8> {
 fn render(cmd: RenderCmd) -> Result<u8> {
     let pipeline = cmd.inputs.pipeline()?;
     let json = cmd.format == RenderFormat::Json;
-    let sessions: Vec<SessionOutput> =
-        pipeline.map_sessions(|_, set| SessionOutput::from_set(set, json))?;
+    let linter = if cmd.no_lint {
+        None
+    } else {
+        Some(crate::validate::pipeline::Linter::new(
+            &pipeline, &cmd.lint,
+        )?)
+    };
+    let results: Vec<(SessionOutput, Vec<crate::validate::Finding>)> =
+        pipeline.map_sessions(|s, set| {
+            let findings = match &linter {
+                Some(l) => l.check_session(&pipeline, s, &set)?,
+                None => Vec::new(),
+            };
+            Ok((SessionOutput::from_set(set, json)?, findings))
+        })?;
+    let mut sessions = Vec::with_capacity(results.len());
+    let mut per_session = Vec::with_capacity(results.len());
+    for (o, f) in results {
+        sessions.push(o);
+        per_session.push(f);
+    }
+    if per_session.iter().any(|f| !f.is_empty()) {
+        let findings = crate::validate::pipeline::merge_sessions(per_session);
+        let stderr = std::io::stderr();
+        let mut err = stderr.lock();
+        for f in &findings {
+            writeln!(err, "{}", crate::validate::report::line(f))?;
+        }
+        if crate::validate::has_errors(&findings) {
+            let n = findings
+                .iter()
+                .filter(|f| f.severity == crate::validate::Severity::Error)
+                .count();
+            anyhow::bail!(
+                "lint found {n} error(s); nothing rendered (see above; --no-lint skips the checks)"
+            );
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Some(dir) = &cmd.output_dir {

@@ -19,5 +19,6 @@ pub mod plugin;
 pub mod render;
 pub mod session;
 pub mod template;
+pub mod validate;
 pub mod values;
 pub mod yaml;

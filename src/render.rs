@@ -286,16 +286,17 @@ impl Pipeline {
         let Some((_, pos)) = docs.get(resource.source.doc) else {
             return fallback;
         };
-        let node = pos.find(path);
+        // Empty scalars (`- #@ expr` read as YAML) are placed at their own `-` or key line.
+        let (node_line, node_col) = crate::validate::files::locate_in(&text, pos, path);
         let src = self.renderer.source(name).unwrap_or_default();
-        let line = lines::template_line(&src, &text, node.line);
+        let line = lines::template_line(&src, &text, node_line);
         // The column is exact only when the template line is the rendered line.
         let same = src.lines().nth(line.saturating_sub(1)).map(str::trim_end)
             == text
                 .lines()
-                .nth(node.line.saturating_sub(1))
+                .nth(node_line.saturating_sub(1))
                 .map(str::trim_end);
-        let col = if same { node.col.max(1) } else { 1 };
+        let col = if same { node_col.max(1) } else { 1 };
         (
             SourceLoc {
                 file: resource.source.file.clone(),

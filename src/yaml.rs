@@ -11,6 +11,7 @@
 use serde_yaml::{Mapping, Number, Value};
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -127,8 +128,37 @@ pub fn path_string(path: &[PathSeg]) -> String {
     s
 }
 
+#[path = "yaml_fast.rs"]
+mod fast;
+
+pub use fast::parse_stream_fast;
+
 /// Parses every document of a YAML stream.
+///
+/// The common block-style subset goes through [`parse_stream_fast`]; anything else (and every
+/// error) through the full yaml-rust2 based parser, [`parse_stream_slow`]. Both give the same result.
 pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Doc>, YamlError> {
+    if let Some(result) = parse_stream_fast(text, limits) {
+        FAST_PARSES.fetch_add(1, Ordering::Relaxed);
+        return result;
+    }
+    SLOW_PARSES.fetch_add(1, Ordering::Relaxed);
+    parse_stream_slow(text, limits)
+}
+
+static FAST_PARSES: AtomicUsize = AtomicUsize::new(0);
+static SLOW_PARSES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many `parse_stream` calls so far took the fast path, and how many fell back.
+pub fn parse_path_counts() -> (usize, usize) {
+    (
+        FAST_PARSES.load(Ordering::Relaxed),
+        SLOW_PARSES.load(Ordering::Relaxed),
+    )
+}
+
+/// Parses every document of a YAML stream with the full parser (no fast path).
+pub fn parse_stream_slow(text: &str, limits: Limits) -> Result<Vec<Doc>, YamlError> {
     Ok(parse_lenient(text, limits, false)?
         .into_iter()
         .map(|(d, _)| d)
