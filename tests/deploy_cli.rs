@@ -644,3 +644,27 @@ fn asks_on_a_terminal() {
     assert!(text(&out.stdout).contains("3 created"), "{}", show(&out));
     assert!(workflow(&emu).is_some());
 }
+
+#[test]
+fn lint_errors_stop_before_the_cluster() {
+    if support::skip_without_kubectl() {
+        return;
+    }
+    let emu = Emulator::start(vec![]);
+    let out = deploy(
+        &emu,
+        &["fixtures/workshop-bugs", "--deployer", "kubectl", "-y"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[argo-undefined-input]"), "{stderr}");
+    assert!(
+        stderr.contains("nothing deployed (see above; --no-lint skips the checks)"),
+        "{stderr}"
+    );
+    assert!(
+        emu.resource_requests().is_empty(),
+        "{:?}",
+        emu.resource_requests()
+    );
+}

@@ -88,6 +88,13 @@ pub struct DeployCmd {
     #[arg(long = "kube-context", value_name = "CONTEXT")]
     pub kube_context: Option<String>,
 
+    /// Skip the lint checks that run before the diff (errors refuse to deploy)
+    #[arg(long)]
+    pub no_lint: bool,
+
+    #[command(flatten)]
+    pub lint: crate::validate::cli::LintFlags,
+
     /// How often --wait polls
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = duration_arg, hide = true)]
     pub poll_interval: Duration,
@@ -206,10 +213,51 @@ fn pause_for_tests() -> Result<()> {
     Ok(())
 }
 
+/// Renders every session and lints it as `kpipe render` does (unless `--no-lint`): findings go
+/// to stderr, and errors stop the deploy (exit 2) before the cluster is contacted.
+fn render_and_lint(
+    pipeline: &crate::render::Pipeline,
+    cmd: &DeployCmd,
+) -> Result<Vec<ManifestSet>> {
+    use crate::validate;
+    let linter = if cmd.no_lint {
+        None
+    } else {
+        Some(validate::pipeline::Linter::new(pipeline, &cmd.lint)?)
+    };
+    let results = pipeline.map_sessions(|s, set| {
+        let findings = match &linter {
+            Some(l) => l.check_session(pipeline, s, &set)?,
+            None => Vec::new(),
+        };
+        Ok((set, findings))
+    })?;
+    let (sets, per_session): (Vec<_>, Vec<_>) = results.into_iter().unzip();
+    if per_session
+        .iter()
+        .any(|f: &Vec<validate::Finding>| !f.is_empty())
+    {
+        let findings = validate::pipeline::merge_sessions(per_session);
+        for f in &findings {
+            eprintln!("{}", validate::report::line(f));
+        }
+        if validate::has_errors(&findings) {
+            let n = findings
+                .iter()
+                .filter(|f| f.severity == validate::Severity::Error)
+                .count();
+            bail!(
+                "lint found {n} error(s); nothing deployed (see above; --no-lint skips the checks)"
+            );
+        }
+    }
+    Ok(sets)
+}
+
 /// `kpipe deploy`: render, diff, confirm, apply, wait. Returns the exit code.
 pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     let pipeline = cmd.inputs.pipeline()?;
-    let sets = pipeline.render_all()?;
+    let sets = render_and_lint(&pipeline, cmd)?;
     let kind = cmd.deployer.unwrap_or(if super::kapp::kapp_available() {
         DeployerKind::Kapp
     } else {
