@@ -37,6 +37,8 @@ pub enum Command {
     Template(crate::plugin::step::TemplateCmd),
     /// Package kpipe as a Tanzu CLI plugin (`plugin package --out DIR`)
     Plugin(crate::plugin::PluginCmd),
+    /// Render, diff against the cluster, confirm, and apply (kapp or kubectl server-side apply)
+    Deploy(crate::deploy::cmd::DeployCmd),
     #[command(flatten)]
     Tanzu(crate::plugin::TanzuCmd),
 }
@@ -214,6 +216,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Command::Template(cmd) => crate::plugin::run_template(cmd),
         Command::Plugin(cmd) => crate::plugin::run_plugin(cmd),
+        Command::Deploy(cmd) => crate::deploy::cmd::run(&cmd, &mut std::io::stdout()),
         Command::Tanzu(cmd) => crate::plugin::run_tanzu(cmd),
     }
 }

@@ -9,6 +9,7 @@
 )]
 
 pub mod cli;
+pub mod deploy;
 pub mod diff;
 pub mod exit;
 pub mod live;

@@ -307,6 +307,7 @@ pub fn diff_all(
         let key = ownership.key().to_string();
         let values: Vec<String> = match &ownership {
             Ownership::App { value, .. } => value.iter().cloned().collect(),
+            Ownership::Labels { value, .. } => vec![value.clone()],
             Ownership::Inferred => {
                 let mut v: Vec<String> = objects
                     .iter()

@@ -150,6 +150,7 @@ pub fn diff_session(
     // Owner label values that count as "this app" (for deletes and label insertion).
     let owners: Vec<String> = match &opts.ownership {
         Ownership::App { value, .. } => value.iter().cloned().collect(),
+        Ownership::Labels { value, .. } => vec![value.clone()],
         Ownership::Inferred => {
             let mut seen = Vec::new();
             for r in &resources {
@@ -163,8 +164,9 @@ pub fn diff_session(
         }
     };
     // The value kapp would stamp on objects it creates or adopts, when there is exactly one.
+    let plain = matches!(opts.ownership, Ownership::Labels { .. });
     let stamp = match owners.as_slice() {
-        [one] => Some(one.clone()),
+        [one] if !plain => Some(one.clone()),
         _ => None,
     };
 
@@ -195,7 +197,7 @@ pub fn diff_session(
         };
         if !owners.iter().any(|o| o == owner)
             || ownership::label(obj, IS_APP_LABEL).is_some()
-            || ownership::is_transient(obj, id)
+            || (!plain && ownership::is_transient(obj, id))
         {
             continue;
         }
@@ -240,7 +242,10 @@ fn diff_resource(
         .get_mut("metadata")
         .and_then(|m| m.get_mut("annotations"))
     {
-        if let Some(v) = anns.get_mut(NONCE_ANNOTATION) {
+        if let (Some(v), false) = (
+            anns.get_mut(NONCE_ANNOTATION),
+            matches!(opts.ownership, Ownership::Labels { .. }),
+        ) {
             *v = Value::from(NONCE_PLACEHOLDER);
         }
     }
@@ -295,11 +300,20 @@ fn diff_resource(
                 }
             ))
         }
+        (Ownership::Labels { value, .. }, Some(owner)) if value != owner => Some(format!(
+            "owned by another app (label {}={owner}); this app's label is {key}={value}",
+            if ownership::label(live, key).is_some() {
+                key
+            } else {
+                ownership::APP_LABEL
+            }
+        )),
         _ => None,
     };
     let mut new = object;
     let value = match &opts.ownership {
         Ownership::App { value, .. } => value.as_deref(),
+        Ownership::Labels { .. } => None,
         Ownership::Inferred => live_owner.or(stamp),
     };
     if let Some(v) = value.filter(|_| conflict.is_none()) {
@@ -526,6 +540,37 @@ data: {a: '1', server: added}"#);
         assert!(
             e.contains("t.yaml:1") && e.contains("rebaseRules[0]"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn plain_label_ownership_inserts_nothing_and_deletes_labelled_leftovers() {
+        // kpipe's kubectl deployer: the rendered objects carry kpipe.dev/app themselves.
+        let opts = Options {
+            ownership: Ownership::Labels {
+                key: "kpipe.dev/app".into(),
+                value: "ml-u1".into(),
+            },
+            against_original: false,
+        };
+        let s = set(&[
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, labels: {kpipe.dev/app: ml-u1}, annotations: {kapp.k14s.io/nonce: ''}}\ndata: {a: '1'}",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs, labels: {kpipe.dev/app: ml-u1}}",
+        ]);
+        let live = LiveIndex::new(vec![
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: demo, resourceVersion: '3', labels: {kpipe.dev/app: ml-u1}, annotations: {kapp.k14s.io/nonce: ''}}\ndata: {a: '1'}"),
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs, namespace: demo, labels: {kpipe.dev/app: other}}"),
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone, namespace: demo, labels: {kpipe.dev/app: ml-u1}}"),
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unrelated, namespace: demo, labels: {kpipe.dev/app: other}}"),
+        ]);
+        let d = diff_session(&s, &live, &opts).unwrap();
+        assert_eq!(
+            ops(&d),
+            vec![
+                ("cm".to_string(), Op::Noop),
+                ("theirs".to_string(), Op::Conflict),
+                ("gone".to_string(), Op::Delete),
+            ]
         );
     }
 }

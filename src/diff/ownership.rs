@@ -19,12 +19,17 @@ pub enum Ownership {
     /// No app named: each live object's own app label is taken as ours (no conflicts can be
     /// told apart), and deletes cover the label values found on rendered objects.
     Inferred,
+    /// Plain label ownership (kpipe's kubectl deployer: `kpipe.dev/app=<app>`, see
+    /// `crate::deploy::APP_LABEL`): the rendered objects already carry the label, nothing
+    /// kapp-specific is inserted, the nonce is an ordinary annotation, and every live object
+    /// with the label that is no longer rendered is a delete (no kapp identity needed).
+    Labels { key: String, value: String },
 }
 
 impl Ownership {
     pub fn key(&self) -> &str {
         match self {
-            Ownership::App { key, .. } => key,
+            Ownership::App { key, .. } | Ownership::Labels { key, .. } => key,
             Ownership::Inferred => APP_LABEL,
         }
     }
