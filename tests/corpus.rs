@@ -9,24 +9,8 @@ use kpipe::yaml::{self, Limits};
 use serde_yaml::Value;
 use std::path::PathBuf;
 
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("KPIPE_CORPUS") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            assert!(p.is_dir(), "KPIPE_CORPUS={} is not a folder", p.display());
-            Some(p)
-        }
-        None => {
-            let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-            if p.is_dir() {
-                Some(p)
-            } else {
-                println!("skipped: KPIPE_CORPUS is not set and ../shared/corpus does not exist");
-                None
-            }
-        }
-    }
-}
+mod common;
+use common::corpus;
 
 fn strings_with_braces(v: &Value, out: &mut Vec<String>) {
     match v {

@@ -11,30 +11,10 @@ use kpipe::diff::{Op, SessionDiff};
 use kpipe::live::{LiveSource, Snapshot};
 use kpipe::manifest::{build_set, BuildOptions, Scopes, SourceLoc, SourcedDoc};
 use serde_yaml::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The corpus folder, or `None` (after saying so) when the default location is absent.
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("KPIPE_CORPUS") {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            assert!(p.is_dir(), "KPIPE_CORPUS={} does not exist", p.display());
-            Some(p)
-        }
-        None => {
-            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-            if p.is_dir() {
-                Some(p)
-            } else {
-                eprintln!(
-                    "skipped: corpus not found at {} (set KPIPE_CORPUS)",
-                    p.display()
-                );
-                None
-            }
-        }
-    }
-}
+mod common;
+use common::corpus;
 
 fn docs(objects: Vec<Value>, file: &str) -> Vec<SourcedDoc> {
     objects

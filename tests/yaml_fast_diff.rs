@@ -4,6 +4,9 @@
 use kpipe::yaml::{parse_stream_fast, parse_stream_slow, Limits};
 use std::path::{Path, PathBuf};
 
+mod common;
+use common::corpus as corpus_dir;
+
 /// Compares both paths on `text`; returns the number of documents when the fast path took it.
 fn check(text: &str, limits: Limits) -> Option<usize> {
     let fast = parse_stream_fast(text, limits)?;
@@ -31,33 +34,6 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
     out.sort();
-}
-
-fn corpus_dir() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    match std::env::var_os("KPIPE_CORPUS") {
-        Some(dir) => {
-            let dir = root.join(dir);
-            assert!(
-                dir.is_dir(),
-                "KPIPE_CORPUS={} is not a folder",
-                dir.display()
-            );
-            Some(dir)
-        }
-        None => {
-            let dir = root.join("../shared/corpus");
-            if dir.is_dir() {
-                Some(dir)
-            } else {
-                println!(
-                    "skipping the corpus: KPIPE_CORPUS unset and {} missing",
-                    dir.display()
-                );
-                None
-            }
-        }
-    }
 }
 
 #[test]
