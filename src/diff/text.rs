@@ -146,72 +146,53 @@ fn lcs_middle<'a>(a: &[&'a str], b: &[&'a str], base: usize, out: &mut Vec<Recor
 /// Huge resources: Myers via `similar`, each changed run reordered removals-first like kapp.
 fn myers_middle<'a>(a: &[&'a str], b: &[&'a str], base: usize, out: &mut Vec<Record<'a>>) {
     use similar::{capture_diff_slices, Algorithm, DiffOp};
+    // Removed lines sit at the new side's position `right`; added ones at the old side's `left`.
+    let removed = |out: &mut Vec<Record<'a>>, from: usize, len: usize, right: usize| {
+        out.extend((from..from + len).map(|i| Record {
+            delta: Delta::Left,
+            left: base + i,
+            right: base + right,
+            text: a[i],
+        }));
+    };
+    let added = |out: &mut Vec<Record<'a>>, from: usize, len: usize, left: usize| {
+        out.extend((from..from + len).map(|i| Record {
+            delta: Delta::Right,
+            left: base + left,
+            right: base + i,
+            text: b[i],
+        }));
+    };
     for op in capture_diff_slices(Algorithm::Myers, a, b) {
         match op {
             DiffOp::Equal {
                 old_index,
                 new_index,
                 len,
-            } => {
-                for k in 0..len {
-                    out.push(Record {
-                        delta: Delta::Common,
-                        left: base + old_index + k,
-                        right: base + new_index + k,
-                        text: a[old_index + k],
-                    });
-                }
-            }
+            } => out.extend((0..len).map(|k| Record {
+                delta: Delta::Common,
+                left: base + old_index + k,
+                right: base + new_index + k,
+                text: a[old_index + k],
+            })),
             DiffOp::Delete {
                 old_index,
                 old_len,
                 new_index,
-            } => {
-                for k in 0..old_len {
-                    out.push(Record {
-                        delta: Delta::Left,
-                        left: base + old_index + k,
-                        right: base + new_index,
-                        text: a[old_index + k],
-                    });
-                }
-            }
+            } => removed(out, old_index, old_len, new_index),
             DiffOp::Insert {
                 old_index,
                 new_index,
                 new_len,
-            } => {
-                for k in 0..new_len {
-                    out.push(Record {
-                        delta: Delta::Right,
-                        left: base + old_index,
-                        right: base + new_index + k,
-                        text: b[new_index + k],
-                    });
-                }
-            }
+            } => added(out, new_index, new_len, old_index),
             DiffOp::Replace {
                 old_index,
                 old_len,
                 new_index,
                 new_len,
             } => {
-                for k in 0..old_len {
-                    out.push(Record {
-                        delta: Delta::Left,
-                        left: base + old_index + k,
-                        right: base + new_index,
-                        text: a[old_index + k],
-                    });
-                }
-                for k in 0..new_len {
-                    out.push(Record {
-                        delta: Delta::Right,
-                        left: base + old_index + old_len,
-                        right: base + new_index + k,
-                        text: b[new_index + k],
-                    });
-                }
+                removed(out, old_index, old_len, new_index);
+                added(out, new_index, new_len, old_index + old_len);
             }
         }
     }

@@ -173,27 +173,43 @@ fn check_name(n: &str, generate: bool, group: &str, kind: &str, sink: &mut Sink<
     }
 }
 
-pub(crate) fn check_labels(labels: Option<&Value>, base: &[&str], sink: &mut Sink<'_>) {
-    let Some(labels) = labels else { return };
-    let Value::Mapping(m) = labels else {
-        if !labels.is_null() {
+/// The mapping of `labels`/`annotations`, or `None` (with an error unless absent or null).
+fn string_map<'v>(
+    value: Option<&'v Value>,
+    code: &'static str,
+    what: &str,
+    base: &[&str],
+    sink: &mut Sink<'_>,
+) -> Option<&'v serde_yaml::Mapping> {
+    match value? {
+        Value::Mapping(m) => Some(m),
+        Value::Null => None,
+        _ => {
             sink.error(
-                "k8s-label",
+                code,
                 super::path_in(base, &[]),
-                "labels must be a map of strings",
+                format!("{what} must be a map of strings"),
             );
+            None
         }
+    }
+}
+
+/// A mapping key as text (keys are strings as kpipe reads YAML; others are shown as written).
+fn key_str(k: &Value) -> std::borrow::Cow<'_, str> {
+    match k.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(crate::yaml::key_text(k)),
+    }
+}
+
+pub(crate) fn check_labels(labels: Option<&Value>, base: &[&str], sink: &mut Sink<'_>) {
+    let Some(m) = string_map(labels, "k8s-label", "labels", base, sink) else {
         return;
     };
     for (k, v) in m {
-        let owned;
-        let key: &str = match k.as_str() {
-            Some(k) => k,
-            None => {
-                owned = crate::yaml::key_text(k);
-                &owned
-            }
-        };
+        let key = key_str(k);
+        let key: &str = &key;
         let at = || super::path_in(base, &[Seg::K(key)]);
         if !is_qualified_name(key, true) {
             sink.error("k8s-label", at(), format!("label key {key:?} is not a valid qualified name ([prefix/]name, name at most 63 of alphanumerics, '-', '_', '.')"));
@@ -207,26 +223,12 @@ pub(crate) fn check_labels(labels: Option<&Value>, base: &[&str], sink: &mut Sin
 }
 
 pub(crate) fn check_annotations(ann: Option<&Value>, base: &[&str], sink: &mut Sink<'_>) {
-    let Some(ann) = ann else { return };
-    let Value::Mapping(m) = ann else {
-        if !ann.is_null() {
-            sink.error(
-                "k8s-annotation",
-                super::path_in(base, &[]),
-                "annotations must be a map of strings",
-            );
-        }
+    let Some(m) = string_map(ann, "k8s-annotation", "annotations", base, sink) else {
         return;
     };
     for (k, v) in m {
-        let owned;
-        let key: &str = match k.as_str() {
-            Some(k) => k,
-            None => {
-                owned = crate::yaml::key_text(k);
-                &owned
-            }
-        };
+        let key = key_str(k);
+        let key: &str = &key;
         if !is_qualified_name(key, true) {
             sink.error(
                 "k8s-annotation",
