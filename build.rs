@@ -24,4 +24,9 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    // A non-PIE binary starts faster: the loader has no relocations to apply across the
+    // binary's data, and fewer pages are touched (see README, Speed).
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
 }

@@ -285,12 +285,13 @@ fn render(cmd: RenderCmd) -> Result<u8> {
         );
         return Ok(exit::OK);
     }
-    let text = if json {
-        output::to_json(&sessions)?
+    if json {
+        out.write_all(output::to_json(&sessions)?.as_bytes())?;
     } else {
-        output::to_stream(&sessions)
-    };
-    out.write_all(text.as_bytes())?;
+        let mut buf = std::io::BufWriter::with_capacity(1 << 16, &mut out);
+        output::write_stream(&mut buf, &sessions)?;
+        buf.flush()?;
+    }
     out.flush()?;
     Ok(exit::OK)
 }

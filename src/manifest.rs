@@ -159,11 +159,15 @@ fn insert_after(map: &mut Mapping, key: &str, value: Value, after: &str) {
 
 /// sha256 of bytes as lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let d = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in d {
-        use std::fmt::Write;
-        let _ = write!(s, "{b:02x}");
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     s
 }
@@ -189,9 +193,17 @@ impl ManifestSet {
         out
     }
 
-    /// sha256 of the session's whole canonical stream.
+    /// sha256 of the session's whole canonical stream (`to_yaml`), hashed piecewise so the
+    /// stream is never built just to be hashed.
     pub fn digest(&self) -> String {
-        sha256_hex(self.to_yaml().as_bytes())
+        let mut h = Sha256::new();
+        for (i, r) in self.resources.iter().enumerate() {
+            if i > 0 {
+                h.update(b"---\n");
+            }
+            h.update(r.yaml.as_bytes());
+        }
+        hex(&h.finalize())
     }
 }
 

@@ -73,14 +73,24 @@ impl ResourceOutput {
 
 /// All sessions as one YAML stream (`---` between documents).
 pub fn to_stream(sessions: &[SessionOutput]) -> String {
-    let mut out = String::new();
-    for r in sessions.iter().flat_map(|s| &s.resources) {
-        if !out.is_empty() {
-            out.push_str("---\n");
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_stream(&mut out, sessions);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the stream of `to_stream` piece by piece (no copy of the whole output in memory).
+pub fn write_stream(
+    out: &mut impl std::io::Write,
+    sessions: &[SessionOutput],
+) -> std::io::Result<()> {
+    for (i, r) in sessions.iter().flat_map(|s| &s.resources).enumerate() {
+        if i > 0 {
+            out.write_all(b"---\n")?;
         }
-        out.push_str(&r.yaml);
+        out.write_all(r.yaml.as_bytes())?;
     }
-    out
+    Ok(())
 }
 
 /// `{"sessions":[{"name","digest","resources":[…]}]}`, pretty-printed.

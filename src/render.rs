@@ -176,9 +176,11 @@ impl Pipeline {
     /// Renders one session into its manifest set.
     pub fn render_session(&self, s: &Session) -> Result<ManifestSet> {
         let values = self.values_for(s)?;
+        let ctx = Renderer::context(s, Some(&values));
+        drop(values);
         let mut docs = Vec::new();
         for name in self.renderer.outputs() {
-            let text = self.renderer.render(name, s, Some(&values)).map_err(|e| {
+            let text = self.renderer.render_with(name, &ctx).map_err(|e| {
                 session_context(with_prefix(e, &self.prefix), s, self.sessions.len())
             })?;
             let src = self.renderer.source(name).unwrap_or_default();

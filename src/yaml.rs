@@ -567,6 +567,39 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Resul
 }
 
 /// go-yaml v2's resolution of a plain scalar (what kubectl applies).
+/// The plain words YAML 1.1 reads as null or a boolean (the non-numeric part of `resolve_plain`).
+fn is_null_or_bool_word(s: &str) -> bool {
+    matches!(
+        s,
+        "" | "~"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "y"
+            | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
 pub fn resolve_plain(s: &str) -> Value {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -711,9 +744,13 @@ pub fn emit_stream<'a>(docs: impl IntoIterator<Item = &'a Value>) -> String {
 }
 
 fn pad(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
     }
+    out.push_str(&SPACES[..n]);
 }
 
 fn emit_map(m: &Mapping, indent: usize, out: &mut String) {
@@ -909,12 +946,11 @@ pub fn plain_ok(s: &str) -> bool {
     if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    // Only short words (null, yes, off, …) and number-like texts resolve to something else:
-    // skip the allocation of a full resolution for everything else.
-    let may_resolve =
-        b.len() <= 5 || first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.' | b'=' | b'<');
-    if !may_resolve {
-        return true;
+    // Only texts that start like a number can resolve to a number; everything else resolves to
+    // something other than a string only as one of a few words (null, yes, off, …), `=` or `<<`.
+    // Checked without allocating: keys like `name` or `kind` land here on every emit.
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return b.len() > 5 || !(is_null_or_bool_word(s) || s == "=" || s == "<<");
     }
     if !matches!(resolve_plain(s), Value::String(_)) {
         return false;
@@ -1128,6 +1164,56 @@ mod tests {
         ] {
             assert!(plain_ok(s), "{s:?} should be plain");
         }
+    }
+
+    /// `plain_ok` before its allocation-free shortcut: the shortcut must not change a byte.
+    fn plain_ok_reference(s: &str) -> bool {
+        let b = s.as_bytes();
+        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+            return false;
+        };
+        if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t' | b':') {
+            return false;
+        }
+        let second = b.get(1).copied();
+        match first {
+            b'-' | b'?' | b':' if matches!(second, None | Some(b' ' | b'\t')) => return false,
+            b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+            | b'"' | b'%' | b'@' | b'`' => return false,
+            _ => {}
+        }
+        if s.contains(": ") || s.contains(":\t") || s.contains(" #") || s.contains("\t#") {
+            return false;
+        }
+        if s.chars()
+            .any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'))
+        {
+            return false;
+        }
+        if s.starts_with("---") || s.starts_with("...") {
+            return false;
+        }
+        matches!(resolve_plain(s), Value::String(_)) && !looks_special_elsewhere(s)
+    }
+
+    #[test]
+    fn plain_ok_shortcut_agrees_with_full_resolution() {
+        let alphabet = [
+            "y", "Y", "es", "n", "o", "N", "O", "true", "false", "on", "ff", "null", "~", "=", "<",
+            "<<", ".", "-", "+", "0", "1", "x", "e", "inf", "nan", ":", " ", "_", "a", "T",
+        ];
+        let mut n = 0;
+        for a in alphabet {
+            for b in alphabet {
+                for c in ["", "y", "es", "0", "e", "s", "f", "l"] {
+                    let s = format!("{a}{b}{c}");
+                    assert_eq!(plain_ok(&s), plain_ok_reference(&s), "{s:?}");
+                    assert_eq!(plain_ok(a), plain_ok_reference(a), "{a:?}");
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 7000);
     }
 
     #[test]

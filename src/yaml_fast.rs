@@ -27,7 +27,7 @@ const MAX_KEY_LEN: usize = 1000;
 pub fn parse_stream_fast(text: &str, limits: Limits) -> Option<Result<Vec<Doc>, YamlError>> {
     let b = text.as_bytes();
     // yaml-rust2 reads `\0` as end of input and treats `\r` as a line break; a BOM is not skipped.
-    if b.iter().any(|&c| c == b'\r' || c == 0) || text.contains('\u{feff}') {
+    if memchr::memchr2(b'\r', 0, b).is_some() || text.contains('\u{feff}') {
         return None;
     }
     let mut p = Fast {
@@ -39,6 +39,7 @@ pub fn parse_stream_fast(text: &str, limits: Limits) -> Option<Result<Vec<Doc>, 
         nodes: 0,
         entries: Vec::new(),
         items: Vec::new(),
+        eol_cache: std::cell::Cell::new((usize::MAX, 0)),
     };
     p.stream().map(Ok)
 }
@@ -66,6 +67,8 @@ struct Fast<'a> {
     /// collection is allocated once at its exact size.
     entries: Vec<(Value, Value)>,
     items: Vec<Value>,
+    /// `(from, end)`: no newline in `from..end`, and `end` is a newline or the text's end.
+    eol_cache: std::cell::Cell<(usize, usize)>,
 }
 
 fn is_flow(c: u8) -> bool {
@@ -77,13 +80,20 @@ impl<'a> Fast<'a> {
         self.b.get(i).copied()
     }
 
-    /// End of the line holding `i` (index of its `\n`, or the text length).
+    /// End of the line holding `i` (index of its `\n`, or the text length). Each line is asked
+    /// for several times (peek, key, value), so the last answer is kept.
     fn eol(&self, i: usize) -> usize {
+        let (from, end) = self.eol_cache.get();
+        if from <= i && i <= end {
+            return end;
+        }
         let rest = self.b.get(i..).unwrap_or(&[]);
-        match rest.iter().position(|&c| c == b'\n') {
+        let end = match memchr::memchr(b'\n', rest) {
             Some(k) => i + k,
             None => self.b.len(),
-        }
+        };
+        self.eol_cache.set((i, end));
+        end
     }
 
     fn next_line(&mut self) {

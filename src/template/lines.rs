@@ -6,35 +6,68 @@
 //! one nearest in position wins. Cheap, deterministic, and exact for substitution-only templates.
 
 /// The 1-based template line for 1-based `rendered_line`.
+///
+/// Runs for every rendered document, so it allocates nothing: the rendered lines up to the
+/// target are walked backwards, the template's lines are scanned once per anchor tried.
 pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> usize {
-    let t: Vec<&str> = template.lines().map(str::trim_end).collect();
-    let r: Vec<&str> = rendered.lines().map(str::trim_end).collect();
-    if t.is_empty() {
+    let t_len = template.lines().count();
+    if t_len == 0 {
         return 1;
     }
-    let target = rendered_line.clamp(1, r.len().max(1));
+    let r_len = rendered.lines().count();
+    let target = rendered_line.clamp(1, r_len.max(1));
+    // Byte range of the target line, then step back a line at a time.
+    let mut end = rendered.len();
+    let mut row = r_len.max(1);
+    let mut start = line_start(rendered, end);
+    if rendered.ends_with('\n') && !rendered.is_empty() {
+        // `lines()` does not count the empty text after the final newline.
+        end = rendered.len() - 1;
+        start = line_start(rendered, end);
+    }
+    while row > target {
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+        start = line_start(rendered, end);
+        row -= 1;
+    }
     let mut back = 0;
-    let mut row = target;
     while row >= 1 && back < 400 {
-        let text = r.get(row - 1).copied().unwrap_or("");
+        let text = rendered
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .trim_end();
         if is_anchor(text) {
-            let candidates: Vec<usize> = t
-                .iter()
+            let best = template
+                .lines()
                 .enumerate()
-                .filter(|(_, l)| **l == text)
+                .filter(|(_, l)| l.trim_end() == text)
                 .map(|(i, _)| i + 1)
-                .collect();
-            if let Some(best) = candidates
-                .iter()
-                .min_by_key(|&&c| (c as isize - row as isize).unsigned_abs())
-            {
-                return (best + back).min(t.len());
+                .min_by_key(|&c| (c as isize - row as isize).unsigned_abs());
+            if let Some(best) = best {
+                return (best + back).min(t_len);
             }
         }
+        if start == 0 {
+            break;
+        }
+        end = start - 1;
+        start = line_start(rendered, end);
         row -= 1;
         back += 1;
     }
-    target.min(t.len())
+    target.min(t_len)
+}
+
+/// Start of the line that ends at byte `end` (exclusive).
+fn line_start(text: &str, end: usize) -> usize {
+    text.as_bytes()
+        .get(..end)
+        .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+        .map_or(0, |k| k + 1)
 }
 
 /// Lines too common to anchor on.
@@ -46,6 +79,78 @@ fn is_anchor(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first, allocating version: the walk above must give the same line.
+    fn reference(template: &str, rendered: &str, rendered_line: usize) -> usize {
+        let t: Vec<&str> = template.lines().map(str::trim_end).collect();
+        let r: Vec<&str> = rendered.lines().map(str::trim_end).collect();
+        if t.is_empty() {
+            return 1;
+        }
+        let target = rendered_line.clamp(1, r.len().max(1));
+        let mut back = 0;
+        let mut row = target;
+        while row >= 1 && back < 400 {
+            let text = r.get(row - 1).copied().unwrap_or("");
+            if is_anchor(text) {
+                let best = t
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| **l == text)
+                    .map(|(i, _)| i + 1)
+                    .min_by_key(|&c| (c as isize - row as isize).unsigned_abs());
+                if let Some(best) = best {
+                    return (best + back).min(t.len());
+                }
+            }
+            row -= 1;
+            back += 1;
+        }
+        target.min(t.len())
+    }
+
+    #[test]
+    fn agrees_with_the_reference() {
+        let pieces = [
+            "a: 1",
+            "b: 2",
+            "",
+            "---",
+            "  c: x",
+            "-",
+            "d: {{ y }}",
+            "e: 3  ",
+            "\r",
+        ];
+        let mut seed: u64 = 7;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..3000 {
+            let mut t = String::new();
+            let mut r = String::new();
+            for _ in 0..next(8) {
+                t.push_str(pieces[next(pieces.len())]);
+                t.push('\n');
+            }
+            for _ in 0..next(10) {
+                r.push_str(pieces[next(pieces.len())]);
+                if next(5) > 0 {
+                    r.push('\n');
+                }
+            }
+            for line in 0..12 {
+                assert_eq!(
+                    template_line(&t, &r, line),
+                    reference(&t, &r, line),
+                    "{t:?} {r:?} {line}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn substitution_only_is_identity() {
