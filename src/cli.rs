@@ -110,7 +110,8 @@ pub struct RenderArgs {
     #[arg(long = "cluster-scoped", value_name = "KIND")]
     pub cluster_scoped: Vec<String>,
 
-    /// Deepest YAML nesting accepted (at most 1000)
+    /// Deepest YAML nesting accepted (at most 1000). Every limit's default sits far above real
+    /// pipelines; a breach is an exit-2 error naming its flag
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth, hide_short_help = true)]
     pub max_yaml_depth: usize,
 
@@ -122,7 +123,8 @@ pub struct RenderArgs {
     #[arg(long, value_name = "N", default_value_t = TemplateOptions::default().fuel, hide_short_help = true)]
     pub max_template_fuel: u64,
 
-    /// Most bytes one template may render for one session (stops runaway output)
+    /// Most bytes one template may render for one session (stops runaway output; a real template
+    /// renders a few KiB)
     #[arg(long, value_name = "BYTES", default_value_t = OutputLimits::default().max_output_bytes, hide_short_help = true)]
     pub max_output_bytes: usize,
 
@@ -130,11 +132,12 @@ pub struct RenderArgs {
     #[arg(long, value_name = "BYTES", default_value_t = OutputLimits::default().max_doc_bytes, hide_short_help = true)]
     pub max_doc_bytes: usize,
 
-    /// Most documents one session may render
+    /// Most documents one session may render (a real session renders a few dozen)
     #[arg(long, value_name = "N", default_value_t = OutputLimits::default().max_docs, hide_short_help = true)]
     pub max_docs: usize,
 
     /// Most memory (heap bytes) kpipe may use; beyond it, exit 2 instead of exhausting the machine
+    /// (1,000 sessions of the example take ~20 MiB). kubectl and kapp started by kpipe inherit it
     #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_MEMORY, hide_short_help = true)]
     pub max_memory: u64,
 }

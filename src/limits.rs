@@ -166,6 +166,12 @@ impl std::io::Write for CappedBuf {
 /// ~20 MiB), low enough that a template doubling a string in a loop stops with a message.
 pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
 
+/// Stack of the thread that runs a command (`main`), and of every thread started after it
+/// (`RUST_MIN_STACK`): nesting up to `--max-yaml-depth`'s ceiling must fit. Only touched pages
+/// are committed, but the reservations count against `RLIMIT_DATA`, so the memory limit adds them.
+pub const MAIN_STACK: usize = 256 << 20;
+pub const THREAD_STACK: usize = 32 << 20;
+
 static MEMORY_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Caps the data segment (heap) of this process at `bytes` (`RLIMIT_DATA`, never above the hard
@@ -184,7 +190,10 @@ pub fn set_memory_limit(bytes: u64) -> anyhow::Result<()> {
         if unsafe { libc::getrlimit(libc::RLIMIT_DATA, &mut lim) } != 0 {
             return Ok(());
         }
-        let want = bytes as libc::rlim_t;
+        // Thread stacks are reserved in the data segment too: the main one and one per core.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let stacks = (MAIN_STACK + (cores + 2) * THREAD_STACK) as u64;
+        let want = bytes.saturating_add(stacks) as libc::rlim_t;
         lim.rlim_cur = if lim.rlim_max == libc::RLIM_INFINITY {
             want
         } else {
@@ -197,7 +206,7 @@ pub fn set_memory_limit(bytes: u64) -> anyhow::Result<()> {
                 std::io::Error::last_os_error()
             );
         }
-        MEMORY_LIMIT.store(lim.rlim_cur as u64, std::sync::atomic::Ordering::Relaxed);
+        MEMORY_LIMIT.store(bytes, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(())
 }

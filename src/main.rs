@@ -3,11 +3,6 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// Stack of the thread that runs the command, and the default of every thread it starts:
-/// nesting up to `--max-yaml-depth`'s ceiling must fit (only touched pages are committed).
-const STACK: usize = 256 << 20;
-const THREAD_STACK: &str = "67108864";
-
 #[global_allocator]
 static ALLOC: kpipe::limits::OomExit = kpipe::limits::OomExit;
 
@@ -17,12 +12,12 @@ fn main() -> ExitCode {
     let _ = kpipe::limits::set_memory_limit(kpipe::limits::DEFAULT_MAX_MEMORY);
     if std::env::var_os("RUST_MIN_STACK").is_none() {
         // Render threads (one per core) recurse through parsed documents as deep as the main one.
-        std::env::set_var("RUST_MIN_STACK", THREAD_STACK);
+        std::env::set_var("RUST_MIN_STACK", kpipe::limits::THREAD_STACK.to_string());
     }
     let cli = kpipe::cli::Cli::parse();
     let result = std::thread::Builder::new()
         .name("main".into())
-        .stack_size(STACK)
+        .stack_size(kpipe::limits::MAIN_STACK)
         .spawn(move || kpipe::cli::run(cli))
         .map_err(anyhow::Error::from)
         .and_then(|h| {

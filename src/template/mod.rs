@@ -282,10 +282,16 @@ impl Renderer {
         let mut out = crate::limits::CappedBuf::new(self.max_output_bytes);
         let rendered = tmpl.render_captured_to(ctx, &mut out).map(|_| ());
         if out.exceeded {
-            let line = rendered
-                .err()
-                .and_then(|e| e.line())
-                .map_or(String::new(), |l| format!("{l}:"));
+            // The template line that was writing when the limit was reached.
+            let partial = String::from_utf8_lossy(&out.buf);
+            let line = match (rendered.err().and_then(|e| e.line()), self.source(name)) {
+                (Some(l), _) => format!("{l}:"),
+                (None, Some(src)) => {
+                    let at = partial.matches('\n').count() + 1;
+                    format!("{}:", lines::template_line(&src, &partial, at))
+                }
+                (None, None) => String::new(),
+            };
             bail!(
                 "{name}:{line} template output is more than {} bytes (raise with --max-output-bytes)",
                 self.max_output_bytes
