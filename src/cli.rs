@@ -1,6 +1,7 @@
 //! Command-line surface: clap definitions and the mapping to stage calls and exit codes.
 
 use crate::exit;
+use crate::limits::OutputLimits;
 use crate::output::{self, SessionOutput};
 use crate::render::{Pipeline, RenderRequest};
 use crate::session::{self, SessionOptions};
@@ -11,6 +12,9 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
+
+/// The ceiling of `--max-yaml-depth`: every stage walks documents recursively.
+pub const MAX_YAML_DEPTH: usize = 1000;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -106,7 +110,8 @@ pub struct RenderArgs {
     #[arg(long = "cluster-scoped", value_name = "KIND")]
     pub cluster_scoped: Vec<String>,
 
-    /// Deepest YAML nesting accepted
+    /// Deepest YAML nesting accepted (at most 1000). Every limit's default sits far above real
+    /// pipelines; a breach is an exit-2 error naming its flag
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth, hide_short_help = true)]
     pub max_yaml_depth: usize,
 
@@ -117,11 +122,38 @@ pub struct RenderArgs {
     /// Most template instructions one render may run (minijinja fuel; stops runaway loops)
     #[arg(long, value_name = "N", default_value_t = TemplateOptions::default().fuel, hide_short_help = true)]
     pub max_template_fuel: u64,
+
+    /// Most bytes one template may render for one session (stops runaway output; a real template
+    /// renders a few KiB)
+    #[arg(long, value_name = "BYTES", default_value_t = OutputLimits::default().max_output_bytes, hide_short_help = true)]
+    pub max_output_bytes: usize,
+
+    /// Most bytes one rendered document may hold (the API server refuses ~1.5 MiB objects)
+    #[arg(long, value_name = "BYTES", default_value_t = OutputLimits::default().max_doc_bytes, hide_short_help = true)]
+    pub max_doc_bytes: usize,
+
+    /// Most documents one session may render (a real session renders a few dozen)
+    #[arg(long, value_name = "N", default_value_t = OutputLimits::default().max_docs, hide_short_help = true)]
+    pub max_docs: usize,
+
+    /// Most memory (heap bytes) kpipe may use; beyond it, exit 2 instead of exhausting the machine
+    /// (1,000 sessions of the example take ~20 MiB). kubectl and kapp started by kpipe inherit it
+    #[arg(long, value_name = "BYTES", default_value_t = crate::limits::DEFAULT_MAX_MEMORY, hide_short_help = true)]
+    pub max_memory: u64,
 }
 
 impl RenderArgs {
     /// Turns the flags into a render request, reading the environment only where asked.
     pub fn to_request(&self) -> Result<RenderRequest> {
+        if self.max_yaml_depth > MAX_YAML_DEPTH {
+            anyhow::bail!(
+                "--max-yaml-depth {}: at most {MAX_YAML_DEPTH} (deeper nesting would overflow the stack)",
+                self.max_yaml_depth
+            );
+        }
+        if self.max_memory != crate::limits::DEFAULT_MAX_MEMORY {
+            crate::limits::set_memory_limit(self.max_memory)?;
+        }
         let mut assignments = Vec::new();
         if let Some(prefix) = &self.values_env {
             assignments.extend(values::from_env(prefix, std::env::vars()));
@@ -163,6 +195,12 @@ impl RenderArgs {
             },
             template: TemplateOptions {
                 fuel: self.max_template_fuel,
+                max_output_bytes: self.max_output_bytes,
+            },
+            output: OutputLimits {
+                max_doc_bytes: self.max_doc_bytes,
+                max_docs: self.max_docs,
+                max_output_bytes: self.max_output_bytes,
             },
         })
     }

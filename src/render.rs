@@ -28,6 +28,8 @@ pub struct RenderRequest {
     pub cluster_scoped: Vec<String>,
     pub limits: Limits,
     pub template: TemplateOptions,
+    /// Document size and count limits of each session's rendered output.
+    pub output: crate::limits::OutputLimits,
 }
 
 /// A loaded pipeline folder, ready to render any of its sessions.
@@ -41,6 +43,7 @@ pub struct Pipeline {
     sessions: Vec<Session>,
     build: BuildOptions,
     limits: Limits,
+    output_limits: crate::limits::OutputLimits,
     /// How paths are shown: the folder as the user named it.
     prefix: String,
 }
@@ -135,6 +138,7 @@ impl Pipeline {
                 scopes: Scopes::new(&req.cluster_scoped),
             },
             limits: req.limits,
+            output_limits: req.output,
             prefix,
         })
     }
@@ -185,6 +189,14 @@ impl Pipeline {
             })?;
             let src = self.renderer.source(name).unwrap_or_default();
             let file = shown(&self.prefix, name);
+            crate::limits::check_stream(&text, docs.len(), &self.output_limits).map_err(|e| {
+                let line = lines::template_line(&src, &text, e.line);
+                session_context(
+                    anyhow::anyhow!("{file}:{line}: {}", e.message),
+                    s,
+                    self.sessions.len(),
+                )
+            })?;
             let parsed = yaml::parse_stream(&text, self.limits).map_err(|e| {
                 let line = lines::template_line(&src, &text, e.line);
                 session_context(
@@ -355,14 +367,30 @@ fn has_path(v: &Value, path: &[PathSeg]) -> bool {
     true
 }
 
-/// Prefixes a `templates/…` location with the folder as the user named it.
+/// Prefixes a `templates/…` location with the folder as the user named it. An include name
+/// (`_helpers.yaml:3: …`) becomes the file it was read from (`DIR/templates/_helpers.yaml:3: …`).
 fn with_prefix(e: anyhow::Error, prefix: &str) -> anyhow::Error {
     let msg = format!("{e:#}");
-    if !prefix.is_empty() && msg.starts_with("templates/") {
-        anyhow::anyhow!("{prefix}/{msg}")
-    } else {
-        e
+    if msg.starts_with("templates/") {
+        return if prefix.is_empty() {
+            e
+        } else {
+            anyhow::anyhow!("{prefix}/{msg}")
+        };
     }
+    let Some((name, _)) = msg.split_once(':') else {
+        return e;
+    };
+    if name.is_empty() || name.contains(char::is_whitespace) || name.starts_with('/') {
+        return e;
+    }
+    let dir = Path::new(if prefix.is_empty() { "." } else { prefix });
+    for folder in ["templates/", ""] {
+        if dir.join(folder).join(name).is_file() {
+            return anyhow::anyhow!("{}", shown(prefix, &format!("{folder}{msg}")));
+        }
+    }
+    e
 }
 
 /// Adds which session failed when there are several.
@@ -395,8 +423,18 @@ fn remap_line(e: anyhow::Error, display: &str, source: &str, rendered: &str) -> 
     e
 }
 
-/// The rendered line an error points at, shown under the message.
+/// The rendered line an error points at, shown under the message; never a line of a stream
+/// holding a Secret (its values may be filled in from values files or the environment).
 fn excerpt(text: &str, line: usize) -> String {
+    let secret = text.lines().any(|l| {
+        let l = l.trim();
+        l.strip_prefix("kind:")
+            .map(|k| k.trim().trim_matches(|c| c == '"' || c == '\'').trim())
+            == Some("Secret")
+    });
+    if secret && line > 0 {
+        return format!("\n  rendered line {line} not shown: the document is a Secret");
+    }
     match text.lines().nth(line.saturating_sub(1)) {
         Some(l) if line > 0 => format!("\n  rendered line {line} | {}", l.trim_end()),
         _ => String::new(),

@@ -205,6 +205,13 @@ pub fn load_sessions_file(path: &Path) -> Result<Vec<(BTreeMap<String, String>, 
         ),
     };
     let items = list.as_sequence().map(Vec::as_slice).unwrap_or_default();
+    if items.is_empty() {
+        // Rendering no session would leave `--output-dir` emptied of every session's files.
+        bail!(
+            "{shown}:{}: the list of sessions is empty",
+            list_pos.line.max(1)
+        );
+    }
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let line = list_pos.items.get(i).map(|p| p.line).unwrap_or(doc.line);
@@ -215,15 +222,21 @@ pub fn load_sessions_file(path: &Path) -> Result<Vec<(BTreeMap<String, String>, 
         let mut vars = BTreeMap::new();
         for (k, v) in m {
             let key = k.as_str().unwrap_or_default().to_string();
+            // Errors about one variable name the variable's own line.
+            let var_at = list_pos
+                .items
+                .get(i)
+                .map(|p| p.find(&[yaml::PathSeg::Key(key.clone())]).line)
+                .map_or(at.clone(), |l| format!("{shown}:{l}"));
             if !valid_var_name(&key) {
-                bail!("{at}: invalid variable name {key:?}");
+                bail!("{var_at}: invalid variable name {key:?}");
             }
             let value = match v {
                 Value::String(s) => s.clone(),
                 Value::Bool(b) => b.to_string(),
                 Value::Number(n) => n.to_string(),
                 Value::Null => String::new(),
-                _ => bail!("{at}: variable {key:?} must be a string, number or boolean"),
+                _ => bail!("{var_at}: variable {key:?} must be a string, number or boolean"),
             };
             vars.insert(key, value);
         }

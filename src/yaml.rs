@@ -138,6 +138,10 @@ pub use fast::parse_stream_fast;
 /// The common block-style subset goes through [`parse_stream_fast`]; anything else (and every
 /// error) through the full yaml-rust2 based parser, [`parse_stream_slow`]. Both give the same result.
 pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Doc>, YamlError> {
+    let text = crate::limits::strip_bom(text);
+    if let Some(e) = crate::limits::control_character(text) {
+        return Err(e);
+    }
     if let Some(result) = parse_stream_fast(text, limits) {
         FAST_PARSES.fetch_add(1, Ordering::Relaxed);
         return result;
@@ -170,6 +174,10 @@ pub fn parse_stream_with_positions(
     text: &str,
     limits: Limits,
 ) -> Result<Vec<(Doc, Pos)>, YamlError> {
+    let text = crate::limits::strip_bom(text);
+    if let Some(e) = crate::limits::control_character(text) {
+        return Err(e);
+    }
     parse_lenient(text, limits, true)
 }
 

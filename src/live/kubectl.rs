@@ -276,38 +276,10 @@ impl LiveSource for Kubectl {
     }
 }
 
-/// Hides bearer tokens and token flags in kubectl output before it reaches the user's logs.
+/// Hides bearer tokens, token flags and other credentials in kubectl output before it reaches
+/// the user's logs (see [`crate::redact::mask_credentials`]).
 pub fn mask_tokens(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    let markers = [
-        "Bearer ",
-        "bearer ",
-        "--token=",
-        "token=",
-        "\"token\":\"",
-        "token: ",
-    ];
-    loop {
-        let next = markers
-            .iter()
-            .filter_map(|m| rest.find(m).map(|i| (i, *m)))
-            .min_by_key(|(i, _)| *i);
-        let Some((i, m)) = next else {
-            out.push_str(rest);
-            break;
-        };
-        out.push_str(&rest[..i + m.len()]);
-        let after = &rest[i + m.len()..];
-        let end = after
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
-            .unwrap_or(after.len());
-        if end > 0 {
-            out.push_str("***");
-        }
-        rest = &after[end..];
-    }
-    out
+    crate::redact::mask_credentials(s)
 }
 
 #[cfg(test)]

@@ -174,6 +174,7 @@ pub fn render(
         cluster_scoped: cmd.cluster_scoped.clone(),
         limits,
         template: TemplateOptions::default(),
+        output: crate::limits::OutputLimits::default(),
     };
     let sessions = session::build(&SessionOptions {
         vars,

@@ -24,11 +24,16 @@ use std::sync::Arc;
 pub struct TemplateOptions {
     /// minijinja fuel: the most instructions one render may run (stops runaway loops).
     pub fuel: u64,
+    /// Most bytes one render may output (stops runaway output before it fills memory).
+    pub max_output_bytes: usize,
 }
 
 impl Default for TemplateOptions {
     fn default() -> Self {
-        TemplateOptions { fuel: 50_000_000 }
+        TemplateOptions {
+            fuel: 50_000_000,
+            max_output_bytes: crate::limits::OutputLimits::default().max_output_bytes,
+        }
     }
 }
 
@@ -39,6 +44,8 @@ pub struct Renderer {
     outputs: Vec<String>,
     /// Original sources by template name, for line mapping and error context.
     sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>>,
+    /// `TemplateOptions::max_output_bytes`.
+    max_output_bytes: usize,
 }
 
 /// The folder that holds a pipeline and everything its templates may read.
@@ -161,7 +168,7 @@ impl Renderer {
             }
             Ok(Some(processed))
         });
-        Renderer::compiled(env, outputs, sources)
+        Renderer::compiled(env, outputs, sources, opts)
     }
 
     /// Builds a renderer over explicit files instead of a pipeline folder (`kpipe template`,
@@ -200,7 +207,7 @@ impl Renderer {
             }
             Ok(Some(preprocess(&text)))
         });
-        Renderer::compiled(env, outputs, sources)
+        Renderer::compiled(env, outputs, sources, opts)
     }
 
     /// Compiles every output now, so syntax errors surface before any session renders.
@@ -208,11 +215,13 @@ impl Renderer {
         env: Environment<'static>,
         outputs: Vec<String>,
         sources: Arc<std::sync::RwLock<HashMap<String, Arc<str>>>>,
+        opts: &TemplateOptions,
     ) -> Result<Renderer> {
         let r = Renderer {
             env,
             outputs,
             sources,
+            max_output_bytes: opts.max_output_bytes,
         };
         for name in &r.outputs {
             r.env.get_template(name).map_err(|e| r.describe(&e, name))?;
@@ -270,7 +279,31 @@ impl Renderer {
             .env
             .get_template(name)
             .map_err(|e| self.describe(&e, name))?;
-        tmpl.render(ctx).map_err(|e| {
+        let mut out = crate::limits::CappedBuf::new(self.max_output_bytes);
+        let rendered = tmpl.render_captured_to(ctx, &mut out).map(|_| ());
+        if out.exceeded {
+            // The template line that was writing when the limit was reached.
+            let partial = String::from_utf8_lossy(&out.buf);
+            let line = match (rendered.err().and_then(|e| e.line()), self.source(name)) {
+                (Some(l), _) => format!("{l}:"),
+                (None, Some(src)) => {
+                    let at = partial.matches('\n').count() + 1;
+                    format!("{}:", lines::template_line(&src, &partial, at))
+                }
+                (None, None) => String::new(),
+            };
+            bail!(
+                "{name}:{line} template output is more than {} bytes (raise with --max-output-bytes)",
+                self.max_output_bytes
+            );
+        }
+        rendered
+            .and_then(|()| {
+                String::from_utf8(out.buf).map_err(|_| {
+                    minijinja::Error::new(ErrorKind::InvalidOperation, "output is not UTF-8")
+                })
+            })
+            .map_err(|e| {
             let err = self.describe(&e, name);
             match self.explain_undefined(&e, ctx) {
                 Some(what) => {

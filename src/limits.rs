@@ -1,0 +1,339 @@
+//! Limits on what one render may produce, and checks on YAML text before it is parsed, so
+//! hostile input fails with a clear error (exit 2) instead of exhausting memory or time.
+//!
+//! The YAML parser's own limits (nesting depth, nodes after alias expansion) live in
+//! [`crate::yaml::Limits`]; template fuel and recursion in [`crate::template::TemplateOptions`].
+
+use crate::yaml::YamlError;
+
+/// Limits on rendered output. Defaults sit far above real pipelines (a session renders a few
+/// dozen documents of a few KiB; the API server refuses objects over ~1.5 MiB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimits {
+    /// Most bytes one rendered document may hold (`--max-doc-bytes`).
+    pub max_doc_bytes: usize,
+    /// Most documents one session may render (`--max-docs`).
+    pub max_docs: usize,
+    /// Most bytes one template may render for one session (`--max-output-bytes`).
+    pub max_output_bytes: usize,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        OutputLimits {
+            max_doc_bytes: 16 << 20,
+            max_docs: 100_000,
+            max_output_bytes: 64 << 20,
+        }
+    }
+}
+
+/// A limit broken at a 1-based line of the checked text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// True for a line that starts a YAML document (`---` alone or followed by a blank).
+fn is_doc_start(line: &[u8]) -> bool {
+    line.starts_with(b"---") && matches!(line.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Checks one rendered YAML stream before it is parsed: no document larger than
+/// `max_doc_bytes`, and no more than `max_docs` documents counting the `seen` ones of earlier
+/// templates of the same session. Returns how many documents the stream may hold (an upper
+/// bound: `---` lines, plus the first document).
+pub fn check_stream(text: &str, seen: usize, limits: &OutputLimits) -> Result<usize, LimitError> {
+    let bytes = text.as_bytes();
+    let mut docs = 0usize;
+    let mut doc_start = 0usize;
+    let mut doc_line = 1usize;
+    let mut line_no = 1usize;
+    let mut pos = 0usize;
+    let too_big = |start: usize, end: usize, line: usize| -> Result<(), LimitError> {
+        if end - start > limits.max_doc_bytes {
+            return Err(LimitError {
+                line,
+                message: format!(
+                    "document is {} bytes, more than {} (raise with --max-doc-bytes)",
+                    end - start,
+                    limits.max_doc_bytes
+                ),
+            });
+        }
+        Ok(())
+    };
+    while pos < bytes.len() {
+        let end = bytes[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| pos + i + 1);
+        if is_doc_start(&bytes[pos..end]) {
+            too_big(doc_start, pos, doc_line)?;
+            if pos > 0 {
+                docs += 1;
+            }
+            doc_start = pos;
+            doc_line = line_no;
+            if seen + docs + 1 > limits.max_docs {
+                return Err(LimitError {
+                    line: line_no,
+                    message: format!(
+                        "more than {} documents in one session (raise with --max-docs)",
+                        limits.max_docs
+                    ),
+                });
+            }
+        }
+        pos = end;
+        line_no += 1;
+    }
+    too_big(doc_start, bytes.len(), doc_line)?;
+    Ok(docs + 1)
+}
+
+/// go-yaml (and so kubectl, kapp and ytt) refuses control characters anywhere in a stream; so
+/// does kpipe, naming the line, rather than passing a NUL byte on. Tab, LF, CR and NEL are allowed.
+pub fn control_character(text: &str) -> Option<YamlError> {
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
+            || c == '\u{7f}'
+            || (('\u{80}'..='\u{9f}').contains(&c) && c != '\u{85}')
+    };
+    // Fast path: most text has no byte below 0x20 but \t \n \r, and no DEL or C1 (0xC2 0x80-0x9F).
+    if !text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f || b == 0xc2)
+    {
+        return None;
+    }
+    let (i, c) = text.char_indices().find(|&(_, c)| bad(c))?;
+    let before = &text[..i];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some(YamlError {
+        line,
+        col,
+        message: format!(
+            "control character U+{:04X} is not allowed in YAML (kubectl refuses it too; write it as an escape in a double-quoted string)",
+            c as u32
+        ),
+    })
+}
+
+/// A leading byte-order mark is not content (YAML 1.2, 5.2); without this it would become part
+/// of the first key.
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// A byte buffer that refuses to grow past `cap`: template output goes here, so a runaway
+/// template stops at the limit instead of filling memory.
+#[derive(Debug)]
+pub struct CappedBuf {
+    pub buf: Vec<u8>,
+    cap: usize,
+    pub exceeded: bool,
+}
+
+impl CappedBuf {
+    pub fn new(cap: usize) -> CappedBuf {
+        CappedBuf {
+            buf: Vec::new(),
+            cap,
+            exceeded: false,
+        }
+    }
+}
+
+impl std::io::Write for CappedBuf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.cap {
+            self.exceeded = true;
+            return Err(std::io::Error::other("output limit reached"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Default of `--max-memory`: far above a real render (1,000 sessions of the example peak at
+/// ~20 MiB), low enough that a template doubling a string in a loop stops with a message.
+pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
+
+/// Stack of the thread that runs a command (`main`), and of every thread started after it
+/// (`RUST_MIN_STACK`): nesting up to `--max-yaml-depth`'s ceiling must fit. Only touched pages
+/// are committed, but the reservations count against `RLIMIT_DATA`, so the memory limit adds them.
+pub const MAIN_STACK: usize = 256 << 20;
+pub const THREAD_STACK: usize = 32 << 20;
+
+static MEMORY_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Caps the data segment (heap) of this process at `bytes` (`RLIMIT_DATA`, never above the hard
+/// limit). An allocation beyond it fails, and [`OomExit`] turns that into exit 2 with a message
+/// instead of the system's out-of-memory killer or an abort. Programs kpipe starts (kubectl,
+/// kapp) inherit the cap.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
+pub fn set_memory_limit(bytes: u64) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_DATA, &mut lim) } != 0 {
+            return Ok(());
+        }
+        // Thread stacks are reserved in the data segment too: the main one and one per core.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let stacks = (MAIN_STACK + (cores + 2) * THREAD_STACK) as u64;
+        let want = bytes.saturating_add(stacks) as libc::rlim_t;
+        lim.rlim_cur = if lim.rlim_max == libc::RLIM_INFINITY {
+            want
+        } else {
+            want.min(lim.rlim_max)
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_DATA, &lim) } != 0 {
+            anyhow::bail!(
+                "--max-memory {bytes}: cannot set the limit: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        MEMORY_LIMIT.store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// The system allocator, except that a failed allocation ends the process with exit 2 and a
+/// one-line `error:` naming `--max-memory` (without allocating) instead of aborting.
+pub struct OomExit;
+
+fn out_of_memory() -> ! {
+    let limit = MEMORY_LIMIT.load(std::sync::atomic::Ordering::Relaxed);
+    let mut digits = [0u8; 20];
+    let mut n = limit;
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let parts: [&[u8]; 3] = [
+        b"error: out of memory: more than ",
+        &digits[i..],
+        b" bytes in use (a template building a huge value?); raise with --max-memory\n",
+    ];
+    #[cfg(unix)]
+    for p in parts {
+        // SAFETY: writing a valid buffer to fd 2; _exit ends the process without unwinding or
+        // running destructors (nothing may allocate now).
+        unsafe {
+            libc::write(2, p.as_ptr().cast(), p.len());
+        }
+    }
+    #[cfg(unix)]
+    // SAFETY: see above.
+    unsafe {
+        libc::_exit(2)
+    }
+    #[cfg(not(unix))]
+    std::process::exit(2)
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; only a null result is
+// intercepted, and that never returns.
+unsafe impl std::alloc::GlobalAlloc for OomExit {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = std::alloc::System.alloc(layout);
+        if p.is_null() {
+            out_of_memory()
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = std::alloc::System.alloc_zeroed(layout);
+        if p.is_null() {
+            out_of_memory()
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        let p = std::alloc::System.realloc(ptr, layout, new);
+        if p.is_null() {
+            out_of_memory()
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(doc: usize, docs: usize) -> OutputLimits {
+        OutputLimits {
+            max_doc_bytes: doc,
+            max_docs: docs,
+            max_output_bytes: 1 << 20,
+        }
+    }
+
+    #[test]
+    fn counts_documents() {
+        let l = limits(1000, 10);
+        assert_eq!(check_stream("a: 1\n", 0, &l), Ok(1));
+        assert_eq!(check_stream("---\na: 1\n---\nb: 2\n", 0, &l), Ok(2));
+        assert_eq!(check_stream("a: 1\n--- \nb: 2\n---x\n", 0, &l), Ok(2));
+        let e = check_stream("---\na\n---\nb\n---\nc\n", 8, &l).unwrap_err();
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("more than 10 documents"), "{e:?}");
+    }
+
+    #[test]
+    fn measures_documents() {
+        let l = limits(10, 10);
+        assert!(check_stream("a: 12345\n---\nb: 1\n", 0, &l).is_ok());
+        let e = check_stream("a: 1\n---\nb: 1234567890\n", 0, &l).unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("--max-doc-bytes"), "{e:?}");
+        let e = check_stream("b: 1234567890\n---\n", 0, &l).unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+
+    #[test]
+    fn control_characters() {
+        assert_eq!(control_character("a: b\tc\r\n\u{85}é\n"), None);
+        let e = control_character("a: 1\nb: x\0y\n").unwrap();
+        assert_eq!((e.line, e.col), (2, 5));
+        assert!(e.message.contains("U+0000"), "{e:?}");
+        assert_eq!(control_character("a: \u{9b}").unwrap().line, 1);
+        assert_eq!(control_character("a: \u{7f}").unwrap().col, 4);
+    }
+
+    #[test]
+    fn bom_and_cap() {
+        use std::io::Write;
+        assert_eq!(strip_bom("\u{feff}a: 1"), "a: 1");
+        let mut b = CappedBuf::new(4);
+        assert!(b.write_all(b"abc").is_ok());
+        assert!(b.write_all(b"de").is_err());
+        assert!(b.exceeded);
+        assert_eq!(b.buf, b"abc");
+    }
+}
