@@ -918,6 +918,17 @@ fn emit_double_quoted(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Bytes the scan in `plain_ok` must look at more closely; every other byte is fine anywhere.
+const PLAIN_NEEDS_LOOK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = c <= 0x20 || c == 0x7f || c == b':' as usize || c == 0xc2 || c == 0xe2 || c == 0xef;
+        c += 1;
+    }
+    t
+};
+
 /// True when `s` can be written as a plain scalar and read back as the same string by YAML 1.1
 /// (go-yaml v2) and YAML 1.2 parsers alike.
 pub fn plain_ok(s: &str) -> bool {
@@ -938,6 +949,9 @@ pub fn plain_ok(s: &str) -> bool {
     // One pass: `: ` and ` #` (and their tab forms), control characters, and the Unicode
     // line/byte-order marks (U+0085, U+2028, U+2029, U+FEFF) that YAML treats specially.
     for (i, &c) in b.iter().enumerate() {
+        if !PLAIN_NEEDS_LOOK[usize::from(c)] {
+            continue;
+        }
         let next = b.get(i + 1).copied();
         match c {
             b':' if matches!(next, Some(b' ' | b'\t')) => return false,

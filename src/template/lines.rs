@@ -10,21 +10,20 @@
 /// Runs for every rendered document, so it allocates nothing: the rendered lines up to the
 /// target are walked backwards, the template's lines are scanned once per anchor tried.
 pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> usize {
-    let t_len = template.lines().count();
+    let t_len = count_lines(template);
     if t_len == 0 {
         return 1;
     }
-    let r_len = rendered.lines().count();
+    let r_len = count_lines(rendered);
     let target = rendered_line.clamp(1, r_len.max(1));
     // Byte range of the target line, then step back a line at a time.
     let mut end = rendered.len();
     let mut row = r_len.max(1);
-    let mut start = line_start(rendered, end);
-    if rendered.ends_with('\n') && !rendered.is_empty() {
+    if rendered.ends_with('\n') {
         // `lines()` does not count the empty text after the final newline.
         end = rendered.len() - 1;
-        start = line_start(rendered, end);
     }
+    let mut start = line_start(rendered, end);
     while row > target {
         if start == 0 {
             break;
@@ -35,14 +34,9 @@ pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> us
     }
     let mut back = 0;
     while row >= 1 && back < 400 {
-        let text = rendered
-            .get(start..end)
-            .unwrap_or("")
-            .trim_end_matches('\r')
-            .trim_end();
+        let text = rendered.get(start..end).unwrap_or("").trim_end();
         if is_anchor(text) {
-            let best = template
-                .lines()
+            let best = Lines::of(template)
                 .enumerate()
                 .filter(|(_, l)| l.trim_end() == text)
                 .map(|(i, _)| i + 1)
@@ -62,11 +56,47 @@ pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> us
     target.min(t_len)
 }
 
+/// As many lines as `str::lines` yields, counted with a vectorised newline search.
+fn count_lines(text: &str) -> usize {
+    memchr::memchr_iter(b'\n', text.as_bytes()).count()
+        + usize::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
+/// `str::lines` without its `\r` handling (callers trim line ends), on `memchr`.
+struct Lines<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn of(text: &'a str) -> Lines<'a> {
+        Lines { text, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
+        match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(k) => {
+                self.pos += k + 1;
+                rest.get(..k)
+            }
+            None => {
+                self.pos = self.text.len();
+                Some(rest)
+            }
+        }
+    }
+}
+
 /// Start of the line that ends at byte `end` (exclusive).
 fn line_start(text: &str, end: usize) -> usize {
     text.as_bytes()
         .get(..end)
-        .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+        .and_then(|b| memchr::memrchr(b'\n', b))
         .map_or(0, |k| k + 1)
 }
 
