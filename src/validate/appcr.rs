@@ -1,6 +1,7 @@
 //! kapp-controller `App` (`kappctrl.k14s.io/v1alpha1`) checks, also applied to a Package's
 //! `spec.template.spec`: what kapp-controller rejects at reconcile time, found before deploy.
 
+use super::Field;
 use super::{path_in, seq_of, str_of, Seg, Sink};
 use serde_yaml::Value;
 
@@ -64,12 +65,41 @@ const DEPLOY_FLAGS: &[&str] = &[
 ];
 const INSPECT_FLAGS: &[&str] = &["--raw", "--status", "--tree"];
 
-fn kinds(entry: &Value, known: &[&'static str]) -> Vec<&'static str> {
-    known
-        .iter()
-        .copied()
-        .filter(|k| entry.get(*k).is_some())
-        .collect()
+/// The keys of `entry` among `known` (the first two, and how many).
+fn kinds(entry: &Value, known: &[&'static str]) -> Kinds {
+    let mut k = Kinds::default();
+    if let Value::Mapping(m) = entry {
+        for key in m.keys() {
+            if let Some(found) = key.as_str().and_then(|s| known.iter().find(|x| **x == s)) {
+                if k.n < 2 {
+                    k.first[k.n] = found;
+                }
+                k.n += 1;
+            }
+        }
+    }
+    k
+}
+
+#[derive(Default)]
+struct Kinds {
+    first: [&'static str; 2],
+    n: usize,
+}
+
+impl Kinds {
+    fn one(&self) -> Option<&'static str> {
+        (self.n == 1).then_some(self.first[0])
+    }
+
+    fn list(&self, entry: &Value, known: &[&'static str]) -> String {
+        let v: Vec<&str> = known
+            .iter()
+            .copied()
+            .filter(|k| entry.field(k).is_some())
+            .collect();
+        v.join(", ")
+    }
 }
 
 fn keys_of(entry: &Value) -> String {
@@ -94,18 +124,18 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
         return;
     }
     let sa = spec
-        .get("serviceAccountName")
+        .field("serviceAccountName")
         .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
-    if !sa && spec.get("cluster").is_none_or(Value::is_null) && base.len() == 1 {
+    if !sa && spec.field("cluster").is_none_or(Value::is_null) && base.len() == 1 {
         sink.error("app-missing-field", at(&[]), "App needs spec.serviceAccountName or spec.cluster (kapp-controller: Expected service account or cluster specified)");
     }
     // Fetch: folder names the template stage sees.
-    let fetch = spec.get("fetch");
+    let fetch = spec.field("fetch");
     let fetches = seq_of(fetch);
     if fetches.is_empty() {
         sink.error("app-missing-field", at(&[]), "App needs at least one spec.fetch entry (kapp-controller: Expected at least one fetch option)");
     }
-    let mut folders: Vec<String> = Vec::with_capacity(fetches.len());
+    let mut folders: Vec<Folder<'_>> = Vec::with_capacity(fetches.len());
     for (i, f) in fetches.iter().enumerate() {
         let fat = |more: &[Seg<'_>]| at(&[&["fetch".into(), i.into()], more].concat());
         if f.is_null() {
@@ -114,16 +144,16 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
                 fat(&[]),
                 "fetch entry is null (a `- #@ …` line read without ytt?)",
             );
-            folders.push(i.to_string());
+            folders.push(Folder::Index(i));
             continue;
         }
         match str_of(f, "path") {
-            Some(p) if !p.is_empty() => folders.push(p.trim_end_matches('/').to_string()),
-            _ => folders.push(i.to_string()),
+            Some(p) if !p.is_empty() => folders.push(Folder::Path(p.trim_end_matches('/'))),
+            _ => folders.push(Folder::Index(i)),
         }
         let ks = kinds(f, FETCH_KINDS);
-        match ks.as_slice() {
-            [] => sink.error(
+        match (ks.n, ks.one()) {
+            (0, _) => sink.error(
                 "app-kind",
                 fat(&[]),
                 format!(
@@ -132,10 +162,10 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
                     keys_of(f)
                 ),
             ),
-            [k] => check_fetch(
+            (_, Some(k)) => check_fetch(
                 k,
-                f.get(*k).unwrap_or(&Value::Null),
-                &fat(&[Seg::K(k)]),
+                f.field(k).unwrap_or(&Value::Null),
+                &|more: &[Seg<'_>]| fat(&[&[Seg::K(k)], more].concat()),
                 sink,
             ),
             _ => sink.error(
@@ -143,14 +173,14 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
                 fat(&[]),
                 format!(
                     "fetch entry has several kinds ({}); use one per entry",
-                    ks.join(", ")
+                    ks.list(f, FETCH_KINDS)
                 ),
             ),
         }
     }
-    let single_root = fetches.len() == 1 && fetches[0].get("path").is_none();
+    let single_root = fetches.len() == 1 && fetches[0].field("path").is_none();
     // Template steps.
-    let templates = seq_of(spec.get("template"));
+    let templates = seq_of(spec.field("template"));
     if templates.is_empty() {
         sink.error("app-missing-field", at(&[]), "App needs at least one spec.template entry (kapp-controller: Expected at least one template option)");
     }
@@ -169,33 +199,38 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
             continue;
         }
         let ks = kinds(t, TEMPLATE_KINDS);
-        match ks.as_slice() {
-            [k] => {
-                let body = t.get(*k).unwrap_or(&Value::Null);
+        match (ks.n, ks.one()) {
+            (_, Some(k)) => {
+                let body = t.field(k).unwrap_or(&Value::Null);
                 let bat = |more: &[Seg<'_>]| tat(&[&[Seg::K(k)], more].concat());
                 for list in ["paths", "fileMarks"] {
+                    if body.field(list).is_none() {
+                        continue;
+                    }
                     check_list(
-                        body.get(list),
+                        body.field(list),
                         &bat(&[Seg::K(list)]),
                         list == "paths",
                         &ctx,
                         sink,
                     );
                 }
-                if let Some(Value::String(p)) = body.get("path") {
-                    ctx.check(p, bat(&["path".into()]), sink);
+                if let Some(Value::String(p)) = body.field("path") {
+                    ctx.check(p, || bat(&["path".into()]), sink);
                 }
-                check_values_from(
-                    body.get("valuesFrom"),
-                    &bat(&["valuesFrom".into()]),
-                    &ctx,
-                    sink,
-                );
+                if body.field("valuesFrom").is_some() {
+                    check_values_from(
+                        body.field("valuesFrom"),
+                        &bat(&["valuesFrom".into()]),
+                        &ctx,
+                        sink,
+                    );
+                }
             }
-            [] => {
+            (0, _) => {
                 if let Some(u) = UNIMPLEMENTED_TEMPLATES
                     .iter()
-                    .find(|u| t.get(**u).is_some())
+                    .find(|u| t.field(u).is_some())
                 {
                     sink.error("app-kind", tat(&[]), format!("template step {u} is declared in the API but not implemented by kapp-controller (Unsupported way to template)"));
                 } else {
@@ -215,15 +250,15 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
                 tat(&[]),
                 format!(
                     "template entry has several kinds ({}); use one step per entry",
-                    ks.join(", ")
+                    ks.list(t, TEMPLATE_KINDS)
                 ),
             ),
         }
     }
     // Deploy.
-    let deploys = seq_of(spec.get("deploy"));
+    let deploys = seq_of(spec.field("deploy"));
     if deploys.len() != 1 {
-        let at_ = if spec.get("deploy").is_some() {
+        let at_ = if spec.field("deploy").is_some() {
             at(&["deploy".into()])
         } else {
             at(&[])
@@ -236,7 +271,7 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
             sink.error("app-null-entry", dat(&[]), "deploy entry is null");
             continue;
         }
-        let Some(kapp) = d.get("kapp") else {
+        let Some(kapp) = d.field("kapp") else {
             sink.error(
                 "app-kind",
                 dat(&[]),
@@ -247,23 +282,25 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
             );
             continue;
         };
-        check_raw(
-            kapp.get("rawOptions"),
-            &dat(&["kapp".into(), "rawOptions".into()]),
-            &[SHARED_FLAGS, CHANGE_FLAGS, DEPLOY_FLAGS],
-            sink,
-        );
-        if let Some(del) = kapp.get("delete") {
+        if kapp.field("rawOptions").is_some() {
             check_raw(
-                del.get("rawOptions"),
+                kapp.field("rawOptions"),
+                &dat(&["kapp".into(), "rawOptions".into()]),
+                &[SHARED_FLAGS, CHANGE_FLAGS, DEPLOY_FLAGS],
+                sink,
+            );
+        }
+        if let Some(del) = kapp.field("delete") {
+            check_raw(
+                del.field("rawOptions"),
                 &dat(&["kapp".into(), "delete".into(), "rawOptions".into()]),
                 &[SHARED_FLAGS, CHANGE_FLAGS],
                 sink,
             );
         }
-        if let Some(ins) = kapp.get("inspect") {
+        if let Some(ins) = kapp.field("inspect") {
             check_raw(
-                ins.get("rawOptions"),
+                ins.field("rawOptions"),
                 &dat(&["kapp".into(), "inspect".into(), "rawOptions".into()]),
                 &[SHARED_FLAGS, INSPECT_FLAGS],
                 sink,
@@ -272,12 +309,14 @@ pub(crate) fn check_spec(spec: &Value, base: &'static [&'static str], sink: &mut
     }
 }
 
-fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut Sink<'_>) {
-    let sub = |k: &str| {
-        let mut p = at.to_vec();
-        p.push(crate::yaml::PathSeg::Key(k.to_string()));
-        p
-    };
+/// `at(more)`: the path of the fetch body followed by `more` (built only for a finding).
+fn check_fetch(
+    kind: &str,
+    body: &Value,
+    at: &dyn Fn(&[Seg<'_>]) -> Vec<crate::yaml::PathSeg>,
+    sink: &mut Sink<'_>,
+) {
+    let sub = |k: &str| at(&[Seg::K(k)]);
     let required = match kind {
         "git" | "http" | "image" => Some("url"),
         "imgpkgBundle" => Some("image"),
@@ -288,7 +327,7 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
         if str_of(body, req).is_none_or(str::is_empty) {
             sink.error(
                 "app-missing-field",
-                at.to_vec(),
+                at(&[]),
                 format!("{kind} fetch needs {req}"),
             );
         }
@@ -301,10 +340,10 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
                 }
             }
             let has_ref = str_of(body, "ref").is_some_and(|r| !r.trim().is_empty());
-            if !has_ref && body.get("refSelection").is_none() {
+            if !has_ref && body.field("refSelection").is_none() {
                 sink.error(
                     "app-git-ref",
-                    at.to_vec(),
+                    at(&[]),
                     "git fetch needs ref (e.g. origin/main) or refSelection",
                 );
             }
@@ -317,15 +356,11 @@ fn check_fetch(kind: &str, body: &Value, at: &[crate::yaml::PathSeg], sink: &mut
             }
         }
         "helmChart" => {
-            if let Some(url) = body.get("repository").and_then(|r| str_of(r, "url")) {
+            if let Some(url) = body.field("repository").and_then(|r| str_of(r, "url")) {
                 if !(is_http_url(url) || url.strip_prefix("oci://").is_some_and(host_ok)) {
                     sink.error(
                         "app-url",
-                        [
-                            sub("repository"),
-                            vec![crate::yaml::PathSeg::Key("url".into())],
-                        ]
-                        .concat(),
+                        at(&["repository".into(), "url".into()]),
                         format!("helm repository url {url:?} does not parse"),
                     );
                 }
@@ -368,15 +403,45 @@ pub fn is_git_url(s: &str) -> bool {
     }
 }
 
+/// A folder the template stage sees: a fetch's index, or its `path`.
+#[derive(Clone, Copy)]
+enum Folder<'a> {
+    Index(usize),
+    Path(&'a str),
+}
+
+impl Folder<'_> {
+    /// `first` (a path's first segment) names this folder.
+    fn is(&self, first: &str) -> bool {
+        match self {
+            Folder::Index(i) => {
+                first.bytes().all(|b| b.is_ascii_digit())
+                    && !(first.len() > 1 && first.starts_with('0'))
+                    && first.parse::<usize>().ok() == Some(*i)
+            }
+            Folder::Path(p) => first == *p,
+        }
+    }
+}
+
+impl std::fmt::Display for Folder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Folder::Index(i) => write!(f, "{i}"),
+            Folder::Path(p) => f.write_str(p),
+        }
+    }
+}
+
 struct PathCtx<'f> {
-    folders: &'f [String],
+    folders: &'f [Folder<'f>],
     single_root: bool,
 }
 
 impl PathCtx<'_> {
     /// A template path must stay in the fetch dir and, with several fetches (or a `path`
     /// override), start with one fetched folder.
-    fn check(&self, p: &str, at: Vec<crate::yaml::PathSeg>, sink: &mut Sink<'_>) {
+    fn check(&self, p: &str, at: impl FnOnce() -> Vec<crate::yaml::PathSeg>, sink: &mut Sink<'_>) {
         if p == "-" {
             return;
         }
@@ -384,7 +449,7 @@ impl PathCtx<'_> {
         if trimmed.starts_with('/') || escapes(trimmed) {
             sink.error(
                 "app-fetch-path",
-                at,
+                at(),
                 format!("path {p:?} leaves the fetch directory"),
             );
             return;
@@ -392,18 +457,21 @@ impl PathCtx<'_> {
         let first = trimmed.split('/').next().unwrap_or("");
         if self.single_root {
             if first == "0" && trimmed.len() > 1 {
-                sink.warn("app-fetch-path", at, format!("path {p:?} starts with 0/, but with a single fetch entry the template root is already 0/ (write it without the prefix)"));
+                sink.warn("app-fetch-path", at(), format!("path {p:?} starts with 0/, but with a single fetch entry the template root is already 0/ (write it without the prefix)"));
             }
             return;
         }
-        if !self
-            .folders
-            .iter()
-            .any(|f| trimmed == f || trimmed.starts_with(&format!("{f}/")))
-        {
+        let under = |f: &Folder<'_>| match f {
+            // A `path` may itself contain `/`.
+            Folder::Path(p) => {
+                trimmed == *p || trimmed.strip_prefix(p).is_some_and(|r| r.starts_with('/'))
+            }
+            Folder::Index(_) => f.is(first),
+        };
+        if !self.folders.iter().any(under) {
             sink.error(
                 "app-fetch-path",
-                at,
+                at(),
                 format!("path {p:?} does not start with a fetched folder (with several fetch entries paths must start with one of: {})", self.folders.iter().map(|f| format!("{f}/")).collect::<Vec<_>>().join(", ")),
             );
         }
@@ -447,13 +515,16 @@ fn check_list(
         return;
     };
     for (i, item) in items.iter().enumerate() {
-        let mut p = at.to_vec();
-        p.push(crate::yaml::PathSeg::Index(i));
+        let p = || {
+            let mut p = at.to_vec();
+            p.push(crate::yaml::PathSeg::Index(i));
+            p
+        };
         match item {
-            Value::Null => sink.error("app-null-entry", p, "list entry is null (in a file read without ytt, `- #@ expr` is a comment and leaves an empty item)"),
+            Value::Null => sink.error("app-null-entry", p(), "list entry is null (in a file read without ytt, `- #@ expr` is a comment and leaves an empty item)"),
             Value::String(s) if is_paths => ctx.check(s, p, sink),
             Value::String(_) => {}
-            other => sink.error("app-missing-field", p, format!("list entry is a {}, not a string", crate::manifest::type_name(other))),
+            other => sink.error("app-missing-field", p(), format!("list entry is a {}, not a string", crate::manifest::type_name(other))),
         }
     }
 }
@@ -472,7 +543,7 @@ fn check_values_from(
             continue;
         }
         let ks = kinds(v, VALUES_SOURCES);
-        if ks.len() != 1 {
+        let Some(k) = ks.one() else {
             sink.error(
                 "app-values-from",
                 p,
@@ -483,9 +554,8 @@ fn check_values_from(
                 ),
             );
             continue;
-        }
-        let k = ks[0];
-        let body = v.get(k).unwrap_or(&Value::Null);
+        };
+        let body = v.field(k).unwrap_or(&Value::Null);
         let mut kp = p.clone();
         kp.push(crate::yaml::PathSeg::Key(k.into()));
         match k {
@@ -500,7 +570,7 @@ fn check_values_from(
                 }
             }
             "path" => match body.as_str() {
-                Some(s) if !s.is_empty() => ctx.check(s, kp, sink),
+                Some(s) if !s.is_empty() => ctx.check(s, || kp, sink),
                 _ => sink.error(
                     "app-values-from",
                     kp,
@@ -508,7 +578,7 @@ fn check_values_from(
                 ),
             },
             _ => {
-                for (j, item) in seq_of(body.get("items")).iter().enumerate() {
+                for (j, item) in seq_of(body.field("items")).iter().enumerate() {
                     let n = [
                         "fieldPath",
                         "kubernetesVersion",
@@ -516,7 +586,7 @@ fn check_values_from(
                         "kubernetesAPIs",
                     ]
                     .iter()
-                    .filter(|x| item.get(**x).is_some())
+                    .filter(|x| item.field(x).is_some())
                     .count();
                     let name = str_of(item, "name").unwrap_or("");
                     let bad_name = name.is_empty()

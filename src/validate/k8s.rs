@@ -1,5 +1,6 @@
 //! Rules every Kubernetes object follows: identity fields, names, namespace, labels, annotations.
 
+use super::Field;
 use super::{path, Seg, Sink};
 use serde_yaml::Value;
 
@@ -24,6 +25,27 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
+        })
+}
+
+/// A `generateName`: a DNS-1123 subdomain once the server appends random characters (the last
+/// label may end with `-`, or be empty after a `.`).
+pub fn is_dns1123_prefix(s: &str) -> bool {
+    let label_chars = |l: &str| {
+        l.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let (init, last) = match s.rsplit_once('.') {
+        Some((i, l)) => (Some(i), l),
+        None => (None, s),
+    };
+    s.len() < 253
+        && label_chars(last)
+        && !last.starts_with('-')
+        && init.is_none_or(|i| {
+            i.split('.').all(|l| {
+                !l.is_empty() && label_chars(l) && !l.starts_with('-') && !l.ends_with('-')
+            })
         })
 }
 
@@ -104,7 +126,7 @@ pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
         return;
     }
     let group = crate::manifest::group_of(api);
-    let Some(meta) = obj.get("metadata") else {
+    let Some(meta) = obj.field("metadata") else {
         sink.error("k8s-missing-field", path(&[]), "metadata is missing");
         return;
     };
@@ -116,8 +138,8 @@ pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
         );
         return;
     }
-    let name = meta.get("name");
-    let gen = meta.get("generateName");
+    let name = meta.field("name");
+    let gen = meta.field("generateName");
     match (name, gen) {
         (Some(Value::String(n)), _) if !n.is_empty() => check_name(n, false, group, kind, sink),
         (_, Some(Value::String(g))) if !g.is_empty() => check_name(g, true, group, kind, sink),
@@ -131,7 +153,7 @@ pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
         _ if group == "argoproj.io" => sink.warn("k8s-missing-field", path(&["metadata".into()]), "metadata.name (or generateName) is missing: argo submit would need --name/--generate-name"),
         _ => sink.error("k8s-missing-field", path(&["metadata".into()]), "metadata.name (or generateName) is missing"),
     }
-    match meta.get("namespace") {
+    match meta.field("namespace") {
         None => {}
         Some(Value::String(ns)) if !is_dns1123_label(ns) => {
             sink.error(
@@ -150,8 +172,12 @@ pub(crate) fn check(obj: &Value, api: &str, kind: &str, sink: &mut Sink<'_>) {
             ),
         ),
     }
-    check_labels(meta.get("labels"), &["metadata", "labels"], sink);
-    check_annotations(meta.get("annotations"), &["metadata", "annotations"], sink);
+    check_labels(meta.field("labels"), &["metadata", "labels"], sink);
+    check_annotations(
+        meta.field("annotations"),
+        &["metadata", "annotations"],
+        sink,
+    );
 }
 
 fn check_name(n: &str, generate: bool, group: &str, kind: &str, sink: &mut Sink<'_>) {
@@ -160,7 +186,7 @@ fn check_name(n: &str, generate: bool, group: &str, kind: &str, sink: &mut Sink<
         is_path_segment(n)
     } else if generate {
         // A prefix: the server appends 5 random characters.
-        is_dns1123_subdomain(&format!("{n}a"))
+        is_dns1123_prefix(n)
     } else {
         is_dns1123_subdomain(n)
     };
@@ -260,6 +286,22 @@ mod tests {
         assert!(!is_dns1123_label("a-"));
         assert!(is_dns1123_subdomain("a.b-c"));
         assert!(!is_dns1123_subdomain("MYPIPELINEWORKFLOW"));
+        for p in ["steps-", "a", "", "a.b-", "a.", "x.y.z-"] {
+            assert!(is_dns1123_prefix(p), "{p:?}");
+            assert_eq!(
+                is_dns1123_prefix(p),
+                is_dns1123_subdomain(&format!("{p}a")),
+                "{p:?}"
+            );
+        }
+        for p in ["Steps-", "-a", ".a", "a..b", "a-.b-", "a_b"] {
+            assert!(!is_dns1123_prefix(p), "{p:?}");
+            assert_eq!(
+                is_dns1123_prefix(p),
+                is_dns1123_subdomain(&format!("{p}a")),
+                "{p:?}"
+            );
+        }
         assert!(is_qualified_name("kapp.k14s.io/change-group", true));
         assert!(is_qualified_name("app", true));
         assert!(!is_qualified_name("a/b/c", true));

@@ -1,8 +1,10 @@
 //! kapp annotations (change groups and rules, strategies) and kapp `Config` documents.
 
+use super::Field;
 use super::{path, path_in, seq_of, str_of, Seg, SetIndex, Sink};
 use crate::yaml::PathSeg;
 use serde_yaml::Value;
+use std::borrow::Cow;
 
 const GROUP_KEY: &str = "kapp.k14s.io/change-group";
 const RULE_KEY: &str = "kapp.k14s.io/change-rule";
@@ -28,12 +30,13 @@ fn is_key(k: &str, base: &str) -> bool {
     k == base || k.strip_prefix(base).is_some_and(|r| r.starts_with('.'))
 }
 
-/// Replaces kapp's placeholders (`{name}`, `{kind}`…) with the object's values.
-fn substitute(s: &str, obj: &Value) -> Result<String, String> {
+/// Replaces kapp's placeholders (`{name}`, `{kind}`…) with the object's values (borrowed when
+/// there are none).
+fn substitute<'v>(s: &'v str, obj: &Value) -> Result<Cow<'v, str>, String> {
     if !s.contains('{') {
-        return Ok(s.to_string());
+        return Ok(Cow::Borrowed(s));
     }
-    let meta = obj.get("metadata");
+    let meta = obj.field("metadata");
     let api = str_of(obj, "apiVersion").unwrap_or("");
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -44,8 +47,8 @@ fn substitute(s: &str, obj: &Value) -> Result<String, String> {
         };
         let name = &rest[start + 1..start + end];
         let crd = |k: &str| {
-            obj.get("spec").and_then(|sp| match k {
-                "kind" => sp.get("names").and_then(|n| str_of(n, "kind")),
+            obj.field("spec").and_then(|sp| match k {
+                "kind" => sp.field("names").and_then(|n| str_of(n, "kind")),
                 _ => str_of(sp, "group"),
             })
         };
@@ -62,12 +65,12 @@ fn substitute(s: &str, obj: &Value) -> Result<String, String> {
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Adds the change groups `obj` declares (annotations, Config bindings).
-pub(crate) fn collect_groups(obj: &Value, groups: &mut Vec<String>) {
-    if let Some(Value::Mapping(ann)) = obj.get("metadata").and_then(|m| m.get("annotations")) {
+pub(crate) fn collect_groups<'v>(obj: &'v Value, groups: &mut Vec<Cow<'v, str>>) {
+    if let Some(Value::Mapping(ann)) = obj.field("metadata").and_then(|m| m.field("annotations")) {
         for (k, v) in ann {
             if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
                 if is_key(k, GROUP_KEY) {
@@ -79,9 +82,9 @@ pub(crate) fn collect_groups(obj: &Value, groups: &mut Vec<String>) {
         }
     }
     if str_of(obj, "kind") == Some("Config") {
-        for b in seq_of(obj.get("changeGroupBindings")) {
+        for b in seq_of(obj.field("changeGroupBindings")) {
             if let Some(n) = str_of(b, "name") {
-                groups.push(n.to_string());
+                groups.push(Cow::Borrowed(n));
             }
         }
     }
@@ -93,9 +96,16 @@ fn is_group_name(g: &str) -> bool {
 
 /// Parses `ACTION ORDER TARGET_ACTION GROUP`; returns the group or what is wrong.
 pub fn parse_rule(rule: &str) -> Result<&str, String> {
-    let t: Vec<&str> = rule.split(' ').filter(|x| !x.is_empty()).collect();
-    if t.len() != 4 {
-        return Err(format!("expected 4 space-separated parts (upsert|delete before|after upserting|deleting <group>), found {}", t.len()));
+    let mut t: [&str; 4] = [""; 4];
+    let mut n = 0;
+    for part in rule.split(' ').filter(|x| !x.is_empty()) {
+        if n < 4 {
+            t[n] = part;
+        }
+        n += 1;
+    }
+    if n != 4 {
+        return Err(format!("expected 4 space-separated parts (upsert|delete before|after upserting|deleting <group>), found {n}"));
     }
     if !matches!(t[0], "upsert" | "delete") {
         return Err(format!(
@@ -119,7 +129,8 @@ pub fn parse_rule(rule: &str) -> Result<&str, String> {
 }
 
 pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Sink<'_>) {
-    let Some(Value::Mapping(ann)) = obj.get("metadata").and_then(|m| m.get("annotations")) else {
+    let Some(Value::Mapping(ann)) = obj.field("metadata").and_then(|m| m.field("annotations"))
+    else {
         return;
     };
     for (k, v) in ann {
@@ -146,7 +157,9 @@ pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Si
                         format!("{key}: group {group:?} is not a valid group name"),
                     ),
                     Ok(g) => {
-                        if !g.starts_with(DEFAULT_GROUP_PREFIX) && !index.groups.contains(&g) {
+                        if !g.starts_with(DEFAULT_GROUP_PREFIX)
+                            && !index.groups.iter().any(|x| *x == g)
+                        {
                             sink.warn("kapp-undeclared-group", at(), format!("{key}: group {g:?} is declared by no kapp.k14s.io/change-group annotation in this set (the rule orders nothing)"));
                         }
                     }
@@ -178,38 +191,38 @@ pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Si
 
 /// Checks a kapp `Config` document.
 pub(crate) fn check_config(obj: &Value, sink: &mut Sink<'_>) {
-    for (i, rule) in seq_of(obj.get("rebaseRules")).iter().enumerate() {
+    for (i, rule) in seq_of(obj.field("rebaseRules")).iter().enumerate() {
         let at = |more: &[Seg<'_>]| path_in(&["rebaseRules"], &[&[Seg::I(i)], more].concat());
         if rule.is_null() {
             sink.error("kapp-config", at(&[]), "rebase rule is null");
             continue;
         }
         check_matchers(
-            rule.get("resourceMatchers"),
+            rule.field("resourceMatchers"),
             &at(&["resourceMatchers".into()]),
             sink,
         );
-        if rule.get("ytt").is_some() {
+        if rule.field("ytt").is_some() {
             continue;
         }
-        let has_path = rule.get("path").is_some();
-        let has_paths = rule.get("paths").is_some();
+        let has_path = rule.field("path").is_some();
+        let has_paths = rule.field("paths").is_some();
         match (has_path, has_paths) {
             (true, true) | (false, false) => sink.error(
                 "kapp-config",
                 at(&[]),
                 "rebase rule needs exactly one of path or paths",
             ),
-            (true, false) => check_rebase_path(rule.get("path"), at(&["path".into()]), sink),
+            (true, false) => check_rebase_path(rule.field("path"), || at(&["path".into()]), sink),
             (false, true) => {
-                for (j, p) in seq_of(rule.get("paths")).iter().enumerate() {
-                    check_rebase_path(Some(p), at(&["paths".into(), j.into()]), sink);
+                for (j, p) in seq_of(rule.field("paths")).iter().enumerate() {
+                    check_rebase_path(Some(p), || at(&["paths".into(), j.into()]), sink);
                 }
             }
         }
         match str_of(rule, "type") {
             Some("copy") => {
-                let sources = seq_of(rule.get("sources"));
+                let sources = seq_of(rule.field("sources"));
                 if sources.is_empty() {
                     sink.error(
                         "kapp-config",
@@ -241,15 +254,15 @@ pub(crate) fn check_config(obj: &Value, sink: &mut Sink<'_>) {
         }
     }
     for key in ["changeGroupBindings", "changeRuleBindings"] {
-        for (i, b) in seq_of(obj.get(key)).iter().enumerate() {
+        for (i, b) in seq_of(obj.field(key)).iter().enumerate() {
             let at = |more: &[Seg<'_>]| path_in(&[key], &[&[Seg::I(i)], more].concat());
             check_matchers(
-                b.get("resourceMatchers"),
+                b.field("resourceMatchers"),
                 &at(&["resourceMatchers".into()]),
                 sink,
             );
             if key == "changeRuleBindings" {
-                for (j, r) in seq_of(b.get("rules")).iter().enumerate() {
+                for (j, r) in seq_of(b.field("rules")).iter().enumerate() {
                     if let Some(Err(e)) = r.as_str().map(parse_rule) {
                         sink.error("kapp-change-rule", at(&["rules".into(), j.into()]), e);
                     }
@@ -266,11 +279,11 @@ fn show(v: &Value) -> String {
     }
 }
 
-fn check_rebase_path(p: Option<&Value>, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
+fn check_rebase_path(p: Option<&Value>, at: impl Fn() -> Vec<PathSeg>, sink: &mut Sink<'_>) {
     let segs = match p {
         Some(Value::Sequence(s)) if !s.is_empty() => s,
         _ => {
-            sink.error("kapp-config", at, "rebase path must be a non-empty list of keys ({allIndexes: true} / {index: N} for list items)");
+            sink.error("kapp-config", at(), "rebase path must be a non-empty list of keys ({allIndexes: true} / {index: N} for list items)");
             return;
         }
     };
@@ -278,17 +291,17 @@ fn check_rebase_path(p: Option<&Value>, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
         let ok = match s {
             Value::String(k) => !k.is_empty(),
             Value::Mapping(m) => {
-                m.get("allIndexes").and_then(Value::as_bool) == Some(true)
-                    || m.get("index").is_some_and(|n| n.as_u64().is_some())
+                m.field("allIndexes").and_then(Value::as_bool) == Some(true)
+                    || m.field("index").is_some_and(|n| n.as_u64().is_some())
             }
             _ => false,
         };
         if !ok {
-            let mut p = at.clone();
+            let mut p = at();
             p.push(PathSeg::Index(i));
             sink.error("kapp-config", p, format!("rebase path segment {i} must be a key, {{allIndexes: true}} or {{index: N}}, found {}", show(s)));
         } else if i + 1 == segs.len() && !s.is_string() {
-            let mut p = at.clone();
+            let mut p = at();
             p.push(PathSeg::Index(i));
             sink.error(
                 "kapp-config",
@@ -353,32 +366,34 @@ fn check_matcher(m: &Value, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
         return;
     }
     let k = known[0];
-    let body = m.get(k).unwrap_or(&Value::Null);
-    let mut sub = at.clone();
-    sub.push(PathSeg::Key(k.to_string()));
+    let body = m.field(k).unwrap_or(&Value::Null);
+    let sub = |more: Option<&str>| {
+        let mut p = at.clone();
+        p.push(PathSeg::Key(k.to_string()));
+        p.extend(more.map(|m| PathSeg::Key(m.to_string())));
+        p
+    };
     match k {
         "anyMatcher" | "andMatcher" => {
-            sub.push(PathSeg::Key("matchers".into()));
-            check_matchers(body.get("matchers"), &sub, sink);
-        }
-        "notMatcher" => match body.get("matcher") {
-            Some(inner) => {
-                sub.push(PathSeg::Key("matcher".into()));
-                check_matcher(inner, sub, sink);
+            if body.field("matchers").is_some() {
+                check_matchers(body.field("matchers"), &sub(Some("matchers")), sink);
             }
-            None => sink.error("kapp-matcher", sub, "notMatcher needs matcher"),
+        }
+        "notMatcher" => match body.field("matcher") {
+            Some(inner) => check_matcher(inner, sub(Some("matcher")), sink),
+            None => sink.error("kapp-matcher", sub(None), "notMatcher needs matcher"),
         },
         "apiVersionKindMatcher"
             if (str_of(body, "apiVersion").is_none() || str_of(body, "kind").is_none()) =>
         {
             sink.error(
                 "kapp-matcher",
-                sub,
+                sub(None),
                 "apiVersionKindMatcher needs apiVersion and kind",
             );
         }
         "apiGroupKindMatcher" if str_of(body, "kind").is_none() => {
-            sink.error("kapp-matcher", sub, "apiGroupKindMatcher needs kind");
+            sink.error("kapp-matcher", sub(None), "apiGroupKindMatcher needs kind");
         }
         _ => {}
     }

@@ -20,6 +20,7 @@ pub mod kapp;
 pub mod pipeline;
 pub mod report;
 pub mod schema;
+pub mod tz;
 
 use crate::manifest::ManifestSet;
 use crate::yaml::PathSeg;
@@ -155,8 +156,11 @@ pub fn check_objects(objs: &[&Value], opts: &Options) -> Vec<Finding> {
     let index = SetIndex::build(objs);
     for (i, obj) in objs.iter().enumerate() {
         let mut sink = Sink::new(&mut out, i, obj);
-        let api = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        let api = obj
+            .field("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = obj.field("kind").and_then(Value::as_str).unwrap_or("");
         k8s::check(obj, api, kind, &mut sink);
         kapp::check_annotations(obj, &index, &mut sink);
         match (crate::manifest::group_of(api), kind) {
@@ -165,7 +169,7 @@ pub fn check_objects(objs: &[&Value], opts: &Options) -> Vec<Finding> {
                 "Workflow" | "WorkflowTemplate" | "ClusterWorkflowTemplate" | "CronWorkflow",
             ) => argo::check(obj, kind, &index, &mut sink),
             ("kappctrl.k14s.io", "App") => {
-                if let Some(spec) = obj.get("spec") {
+                if let Some(spec) = obj.field("spec") {
                     appcr::check_spec(spec, &["spec"], &mut sink);
                 } else {
                     sink.error("app-missing-field", path(&[]), "App has no spec");
@@ -173,9 +177,9 @@ pub fn check_objects(objs: &[&Value], opts: &Options) -> Vec<Finding> {
             }
             ("data.packaging.carvel.dev", "Package") => {
                 if let Some(spec) = obj
-                    .get("spec")
-                    .and_then(|s| s.get("template"))
-                    .and_then(|t| t.get("spec"))
+                    .field("spec")
+                    .and_then(|s| s.field("template"))
+                    .and_then(|t| t.field("spec"))
                 {
                     appcr::check_spec(spec, &["spec", "template", "spec"], &mut sink);
                 }
@@ -193,7 +197,7 @@ pub(crate) struct SetIndex<'a> {
     /// (kind, name, spec) of WorkflowTemplates and ClusterWorkflowTemplates in the set.
     pub templates: Vec<(&'a str, &'a str, &'a Value)>,
     /// Change groups declared by annotations or Config bindings (placeholders resolved).
-    pub groups: Vec<String>,
+    pub groups: Vec<std::borrow::Cow<'a, str>>,
 }
 
 impl<'a> SetIndex<'a> {
@@ -201,13 +205,13 @@ impl<'a> SetIndex<'a> {
         let mut templates = Vec::new();
         let mut groups = Vec::new();
         for obj in objs {
-            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+            let kind = obj.field("kind").and_then(Value::as_str).unwrap_or("");
             if matches!(kind, "WorkflowTemplate" | "ClusterWorkflowTemplate") {
                 let name = obj
-                    .get("metadata")
-                    .and_then(|m| m.get("name"))
+                    .field("metadata")
+                    .and_then(|m| m.field("name"))
                     .and_then(Value::as_str);
-                if let (Some(name), Some(spec)) = (name, obj.get("spec")) {
+                if let (Some(name), Some(spec)) = (name, obj.field("spec")) {
                     templates.push((kind, name, spec));
                 }
             }
@@ -227,13 +231,13 @@ pub(crate) struct Sink<'o> {
 
 /// `Kind/name` of an object, for messages.
 fn resource_name(obj: &Value) -> Option<String> {
-    let kind = obj.get("kind").and_then(Value::as_str);
-    let meta = obj.get("metadata");
+    let kind = obj.field("kind").and_then(Value::as_str);
+    let meta = obj.field("metadata");
     let name = meta
-        .and_then(|m| m.get("name"))
+        .and_then(|m| m.field("name"))
         .and_then(Value::as_str)
         .or_else(|| {
-            meta.and_then(|m| m.get("generateName"))
+            meta.and_then(|m| m.field("generateName"))
                 .and_then(Value::as_str)
         });
     match (kind, name) {
@@ -347,9 +351,50 @@ macro_rules! lint_path {
     };
 }
 
+/// The value of `key` in a mapping (`None` for anything else). Kubernetes maps are small: a
+/// scan comparing key strings beats hashing a `Value` key (serde_yaml's `get` SipHashes it).
+#[inline]
+pub(crate) fn get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+    match v {
+        Value::Mapping(m) => map_get(m, key),
+        Value::Tagged(t) => get(&t.value, key),
+        _ => None,
+    }
+}
+
+/// [`get`] on a mapping.
+#[inline]
+pub(crate) fn map_get<'v>(m: &'v serde_yaml::Mapping, key: &str) -> Option<&'v Value> {
+    if m.len() <= 24 {
+        m.iter()
+            .find_map(|(k, v)| (k.as_str() == Some(key)).then_some(v))
+    } else {
+        m.get(key)
+    }
+}
+
+/// [`get`] as a method, for chains (`obj.field("spec").and_then(|s| s.field("x"))`).
+pub(crate) trait Field {
+    fn field(&self, key: &str) -> Option<&Value>;
+}
+
+impl Field for Value {
+    #[inline]
+    fn field(&self, key: &str) -> Option<&Value> {
+        get(self, key)
+    }
+}
+
+impl Field for serde_yaml::Mapping {
+    #[inline]
+    fn field(&self, key: &str) -> Option<&Value> {
+        map_get(self, key)
+    }
+}
+
 /// A string value, or `None` for any other type.
 pub(crate) fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
-    v.get(key).and_then(Value::as_str)
+    get(v, key).and_then(Value::as_str)
 }
 
 /// The items of a list value (empty for anything else).
@@ -386,6 +431,13 @@ pub const CODES: &[(&str, &str, &str)] = &[
     ("argo-item", "error", "{{item}} used outside a withItems/withParam/withSequence loop"),
     ("argo-dag-dependency", "error", "DAG depends/dependencies name an unknown task, or mix both forms"),
     ("argo-dag-cycle", "error", "DAG dependency cycle"),
+    ("argo-loop", "error", "more than one of withItems/withParam/withSequence, or a withSequence with both or neither of count and end"),
+    ("argo-image", "error", "container or script template without image (and no spec.templateDefaults image)"),
+    ("argo-resource", "error", "resource template: action not get/create/apply/delete/replace/patch, manifest and manifestFrom both or neither, manifestFrom artifact not an input, manifest not valid YAML"),
+    ("argo-output", "error", "output parameter without value or valueFrom, with both, with no or several valueFrom sources, or with a source its template type cannot produce"),
+    ("argo-metric", "error", "prometheus metric with an invalid name or label key, no help, not exactly one of gauge/counter/histogram, or no value"),
+    ("argo-cron", "error", "CronWorkflow schedule not a valid cron (5 fields or @descriptor), schedule and schedules both or neither, unknown timezone, bad concurrencyPolicy, negative startingDeadlineSeconds"),
+    ("argo-expression", "error", "{{=expr}} empty, or with unbalanced brackets or quotes"),
     ("app-missing-field", "error", "App spec lacks fetch, template, deploy, or serviceAccountName/cluster, or a required field of a fetch kind"),
     ("app-kind", "error", "fetch/template/deploy entry has no known kind or several"),
     ("app-null-entry", "error", "null entry in fetch/template/deploy/paths lists (often a `- #@ …` line read without ytt)"),
