@@ -108,6 +108,15 @@ pub struct Resource {
 impl Resource {
     /// Builds a resource from a parsed object, computing canonical bytes and digest.
     pub fn new(object: Value, source: SourceLoc) -> Result<Resource> {
+        let mut r = Resource::bare(object, source)?;
+        r.yaml = yaml::to_string(&r.object);
+        r.digest = sha256_hex(r.yaml.as_bytes());
+        Ok(r)
+    }
+
+    /// A resource without canonical bytes and digest (both empty), for callers that only need
+    /// the object (`kpipe diff --files`).
+    pub fn bare(object: Value, source: SourceLoc) -> Result<Resource> {
         let Some(id) = ResourceId::of(&object) else {
             bail!("{source}: document is not a Kubernetes object: it needs apiVersion and kind");
         };
@@ -116,15 +125,13 @@ impl Resource {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let yaml = yaml::to_string(&object);
-        let digest = sha256_hex(yaml.as_bytes());
         Ok(Resource {
             id,
             api_version,
             object,
             source,
-            yaml,
-            digest,
+            yaml: String::new(),
+            digest: String::new(),
         })
     }
 
@@ -134,8 +141,10 @@ impl Resource {
             insert_after(meta, "namespace", Value::from(ns), "name");
         }
         self.id.namespace = Some(ns.to_string());
-        self.yaml = yaml::to_string(&self.object);
-        self.digest = sha256_hex(self.yaml.as_bytes());
+        if !self.yaml.is_empty() {
+            self.yaml = yaml::to_string(&self.object);
+            self.digest = sha256_hex(self.yaml.as_bytes());
+        }
     }
 }
 
@@ -341,6 +350,24 @@ pub struct BuildOptions {
 /// Builds the set: flattens `List`s, drops empty documents, assigns identities, places
 /// namespaces, and refuses two documents with one identity.
 pub fn build_set(session: &str, docs: Vec<SourcedDoc>, opts: &BuildOptions) -> Result<ManifestSet> {
+    build(session, docs, opts, Resource::new)
+}
+
+/// [`build_set`] with [`Resource::bare`] resources (no canonical bytes or digests).
+pub fn build_set_bare(
+    session: &str,
+    docs: Vec<SourcedDoc>,
+    opts: &BuildOptions,
+) -> Result<ManifestSet> {
+    build(session, docs, opts, Resource::bare)
+}
+
+fn build(
+    session: &str,
+    docs: Vec<SourcedDoc>,
+    opts: &BuildOptions,
+    make: fn(Value, SourceLoc) -> Result<Resource>,
+) -> Result<ManifestSet> {
     let mut flat = Vec::with_capacity(docs.len());
     for d in docs {
         flatten(d, &mut flat)?;
@@ -350,7 +377,7 @@ pub fn build_set(session: &str, docs: Vec<SourcedDoc>, opts: &BuildOptions) -> R
     let mut resources = Vec::with_capacity(flat.len());
     let mut seen: HashMap<ResourceId, SourceLoc> = HashMap::new();
     for d in flat {
-        let mut r = Resource::new(d.value, d.source)?;
+        let mut r = make(d.value, d.source)?;
         if scopes.is_cluster_scoped(&r.id.group, &r.id.kind) {
             if let Some(ns) = &r.id.namespace {
                 bail!(

@@ -354,3 +354,136 @@ fn sessions_are_grouped() {
     );
     assert!(text.contains("Total Op: 9 create"), "{text}");
 }
+
+/// `--diff-filter`: kapp's JSON filter, or a list of ops; conflicts always stay.
+#[test]
+fn diff_filter_keeps_matching_changes() {
+    let (code, out, err) = diff(&[
+        "--files",
+        "desired",
+        "--live",
+        "live",
+        "--app",
+        "web-app",
+        "--report",
+        "table",
+        "--diff-filter",
+        "create,delete",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("Op: 1 create, 1 delete, 0 update, 0 noop, 0 exists, 1 conflict"),
+        "{out}"
+    );
+    assert!(!out.contains("app-config"), "{out}");
+    // kapp's JSON form: updates of Secrets only (the conflict is still shown).
+    let (code, out, _) = diff(&[
+        "--files",
+        "desired",
+        "--live",
+        "live",
+        "--app",
+        "web-app",
+        "--diff-filter",
+        r#"{"and":[{"ops":["update"]},{"existingResource":{"kinds":["Secret"]}}]}"#,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("@@ update secret/db-creds (v1) namespace: demo @@"),
+        "{out}"
+    );
+    assert!(!out.contains("configmap/app-config"), "{out}");
+    assert!(
+        out.contains("Op: 0 create, 0 delete, 1 update, 0 noop, 0 exists, 1 conflict"),
+        "{out}"
+    );
+    // Nothing left: exit 0.
+    let (code, out, _) = diff(&[
+        "--files",
+        "desired/app-config.yaml",
+        "--live",
+        "live/app-config.yaml",
+        "--diff-filter",
+        r#"{"newResource":{"names":["other*"]}}"#,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = diff(&[
+        "--files",
+        "desired",
+        "--live",
+        "live",
+        "--diff-filter",
+        "create,upgrade",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown op \"upgrade\""), "{err}");
+}
+
+/// A ytt rebase rule in a user Config cannot be evaluated: a warning says so, with its source.
+#[test]
+fn ytt_rebase_rules_are_reported_as_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ytt-config.yaml");
+    std::fs::write(
+        &cfg,
+        "apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- ytt:\n    overlayContractV1:\n      overlay.yml: |\n        #@ load(\"@ytt:overlay\", \"overlay\")\n  resourceMatchers: [{allMatcher: {}}]\n",
+    )
+    .unwrap();
+    let (code, out, err) = diff(&[
+        "--files",
+        "desired/app-config.yaml",
+        cfg.to_str().unwrap(),
+        "--live",
+        "live/app-config.yaml",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Warning: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("ytt-config.yaml:1: kapp Config: rebaseRules[0] is a ytt overlay rule"),
+        "{line}"
+    );
+    let (_, out, _) = diff(&[
+        "--files",
+        "desired/app-config.yaml",
+        cfg.to_str().unwrap(),
+        "--live",
+        "live/app-config.yaml",
+        "--report",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["sessions"][0]["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("ytt overlay"));
+}
+
+/// A snapshot saved with `kubectl get -o json` (managedFields, status) diffs like its YAML twin.
+#[test]
+fn json_snapshot_with_server_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live.json");
+    std::fs::write(
+        &live,
+        r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"app-config","namespace":"demo","uid":"u1","resourceVersion":"9","managedFields":[{"manager":"kapp","operation":"Update","fieldsV1":{"f:data":{}}}],"labels":{"kapp.k14s.io/app":"1700000000000000001","kapp.k14s.io/association":"v1.a"},"annotations":{"kapp.k14s.io/change-group":"apps.example.com/config"}},"data":{"LOG_LEVEL":"info","REGION":"eu"},"status":{"x":1}}],"metadata":{"resourceVersion":""}}"#,
+    )
+    .unwrap();
+    let (code, out, err) = diff(&[
+        "--files",
+        "desired/app-config.yaml",
+        "--live",
+        live.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("  2     -   LOG_LEVEL: info\n      2 +   LOG_LEVEL: debug\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("managedFields") && !out.contains("status"),
+        "{out}"
+    );
+}

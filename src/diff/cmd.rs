@@ -1,13 +1,13 @@
 //! `kpipe diff`: arguments and the command's run function (main.rs only dispatches here).
 
-use super::ops::{diff_session, LiveIndex, Options};
+use super::ops::{diff_session_filtered, LiveIndex, Options};
 use super::ownership::{self, Ownership};
 use super::report::{self, Format};
 use super::DiffResult;
 use crate::cli::RenderArgs;
 use crate::exit;
 use crate::live::{Kubectl, LiveSource, OwnedQuery, Snapshot, Wanted};
-use crate::manifest::{build_set, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
+use crate::manifest::{build_set_bare, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
 use anyhow::{bail, Context, Result};
 use serde_yaml::Value;
 use std::io::{IsTerminal, Write};
@@ -56,6 +56,11 @@ pub struct DiffArgs {
     pub diff_against_last_applied: bool,
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// Keep only matching changes: kapp's JSON filter
+    /// (`{"and":[{"ops":["update"]},{"existingResource":{"kinds":["Deployment"]}}]}`) or a list
+    /// of ops (`create,update,delete`). Conflicts are always shown.
+    #[arg(long, value_name = "FILTER")]
+    pub diff_filter: Option<String>,
 }
 
 /// The desired state for one session, as the diff needs it.
@@ -151,14 +156,19 @@ pub fn scopes(source: &dyn LiveSource, extra: &[String]) -> Result<Scopes> {
 
 /// Builds the `--files` desired state (one session, `default`).
 pub fn files_desired(args: &DiffArgs, namespace: &str, scopes: Scopes) -> Result<Vec<Desired>> {
-    let docs = read_files(&args.files)?;
+    docs_desired(read_files(&args.files)?, namespace, scopes)
+}
+
+/// Builds the one `default` session from documents read by [`read_files`].
+fn docs_desired(docs: Vec<SourcedDoc>, namespace: &str, scopes: Scopes) -> Result<Vec<Desired>> {
     let (configs, docs) = super::config::partition_configs(docs);
     let opts = BuildOptions {
         namespace: Some(namespace.to_string()),
         scopes,
     };
     Ok(vec![Desired {
-        set: build_set("default", docs, &opts)?,
+        // The diff never needs the canonical text or digest of a resource.
+        set: build_set_bare("default", docs, &opts)?,
         configs,
     }])
 }
@@ -244,6 +254,11 @@ pub fn diff_all(
     args: &DiffArgs,
     namespace: &str,
 ) -> Result<DiffResult> {
+    let filter = args
+        .diff_filter
+        .as_deref()
+        .map(super::filter::Filter::parse)
+        .transpose()?;
     let mut result = DiffResult::default();
     for d in desired {
         let spec = args
@@ -335,9 +350,13 @@ pub fn diff_all(
             ownership,
             against_original: args.diff_against_last_applied,
         };
-        result
-            .sessions
-            .push(diff_session(&d.set, &d.configs, &live, &opts)?);
+        result.sessions.push(diff_session_filtered(
+            &d.set,
+            &d.configs,
+            &live,
+            &opts,
+            filter.as_ref(),
+        )?);
     }
     Ok(result)
 }
@@ -374,7 +393,19 @@ pub fn place_namespaces(set: &mut ManifestSet, namespace: &str, scopes: &Scopes)
 
 /// `kpipe diff [DIR] [render inputs]`, or `--files` for plain manifests.
 pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<u8> {
-    let source = live_source(args)?;
+    // A snapshot is loaded while the `--files` are read: neither needs the other.
+    let (source, docs) = if args.live != "cluster" && !args.files.is_empty() {
+        std::thread::scope(|scope| {
+            let files = scope.spawn(|| read_files(&args.files));
+            let source = live_source(args);
+            let docs = files
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("reading --files failed")));
+            Ok::<_, anyhow::Error>((source?, Some(docs?)))
+        })?
+    } else {
+        (live_source(args)?, None)
+    };
     let ns = placement_namespace(inputs.namespace.as_deref(), source.as_ref())?;
     let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
     let desired = if args.files.is_empty() {
@@ -389,7 +420,10 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
             })
             .collect()
     } else {
-        files_desired(args, &ns, scopes)?
+        match docs {
+            Some(docs) => docs_desired(docs, &ns, scopes)?,
+            None => files_desired(args, &ns, scopes)?,
+        }
     };
     let result = diff_all(&desired, source.as_ref(), args, &ns)?;
     finish(&result, args, out)

@@ -129,7 +129,7 @@ impl Config {
                             self.rebase_rules.push(rule);
                         } else {
                             self.unsupported.push(format!(
-                                "rebaseRules[{i}]: ytt overlay rules are not evaluated by kpipe"
+                                "rebaseRules[{i}] is a ytt overlay rule, which kpipe does not evaluate: fields it would keep from the live object may show as changes"
                             ));
                         }
                     }

@@ -3,6 +3,7 @@
 
 use super::config::PathRule;
 use super::matcher::any_matches;
+use super::path::Seg;
 use serde_yaml::Value;
 use std::collections::HashMap;
 
@@ -38,37 +39,30 @@ impl Masker {
         }
     }
 
-    /// Masks the values of every map at a mask path (keys in sorted order), plus annotations
-    /// that embed a copy of a masked object. Returns whether anything matched.
+    /// Masks the values of every map at a mask path (keys in sorted order; `{allIndexes:
+    /// true}` and `{index: N}` segments reach into lists, and a list of maps at the path has
+    /// each map masked), plus annotations that embed a copy of a masked object. Returns whether
+    /// any rule matched.
     pub fn mask(&mut self, obj: &mut Value, rules: &[PathRule]) -> bool {
         let mut matched = false;
-        let snapshot = obj.clone();
         for r in rules {
-            if !any_matches(&r.matchers, &snapshot) {
+            // Matched against the object as masked so far, as kapp does.
+            if !any_matches(&r.matchers, obj) {
                 continue;
             }
             matched = true;
             for p in &r.paths {
-                let (parents, last) = p.0.split_at(p.0.len().saturating_sub(1));
-                let Some(super::path::Seg::Key(last)) = last.first() else {
-                    continue;
-                };
-                let parent_path = super::path::Path(parents.to_vec());
-                let target = if parents.is_empty() {
-                    obj.get_mut(last.as_str())
-                } else {
-                    get_mut_first(obj, &parent_path).and_then(|p| p.get_mut(last.as_str()))
-                };
-                if let Some(Value::Mapping(m)) = target {
-                    let mut keys: Vec<Value> = m.keys().cloned().collect();
-                    keys.sort_by_key(crate::yaml::key_text);
-                    for k in keys {
-                        if let Some(v) = m.get_mut(&k) {
-                            let masked = self.number(v);
-                            *v = Value::from(masked);
+                visit_mut(obj, &p.0, &mut |target| match target {
+                    Value::Mapping(m) => self.mask_map(m),
+                    Value::Sequence(items) => {
+                        for it in items {
+                            if let Value::Mapping(m) = it {
+                                self.mask_map(m);
+                            }
                         }
                     }
-                }
+                    _ => {}
+                });
             }
         }
         if matched {
@@ -86,18 +80,43 @@ impl Masker {
         }
         matched
     }
+
+    fn mask_map(&mut self, m: &mut serde_yaml::Mapping) {
+        let mut keys: Vec<Value> = m.keys().cloned().collect();
+        keys.sort_by_key(crate::yaml::key_text);
+        for k in keys {
+            if let Some(v) = m.get_mut(&k) {
+                let masked = self.number(v);
+                *v = Value::from(masked);
+            }
+        }
+    }
 }
 
-fn get_mut_first<'a>(v: &'a mut Value, p: &super::path::Path) -> Option<&'a mut Value> {
-    let mut cur = v;
-    for s in &p.0 {
-        cur = match (s, cur) {
-            (super::path::Seg::Key(k), Value::Mapping(m)) => m.get_mut(k.as_str())?,
-            (super::path::Seg::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
-            _ => return None,
-        };
+/// Calls `f` on every value the path reaches.
+fn visit_mut(v: &mut Value, segs: &[Seg], f: &mut dyn FnMut(&mut Value)) {
+    let Some((seg, rest)) = segs.split_first() else {
+        f(v);
+        return;
+    };
+    match (seg, v) {
+        (Seg::Key(k), Value::Mapping(m)) => {
+            if let Some(c) = m.get_mut(k.as_str()) {
+                visit_mut(c, rest, f);
+            }
+        }
+        (Seg::Index(i), Value::Sequence(s)) => {
+            if let Some(c) = s.get_mut(*i) {
+                visit_mut(c, rest, f);
+            }
+        }
+        (Seg::AllIndexes, Value::Sequence(s)) => {
+            for c in s {
+                visit_mut(c, rest, f);
+            }
+        }
+        _ => {}
     }
-    Some(cur)
 }
 
 #[cfg(test)]
@@ -133,6 +152,19 @@ mod tests {
         assert_eq!(
             new.get("data").unwrap().get("password"),
             Some(&y("<-- value not shown (#3)"))
+        );
+    }
+
+    #[test]
+    fn all_indexes_and_index_mask_paths() {
+        let mut c = Config::defaults();
+        c.add_doc(&y("kind: Config\ndiffMaskRules:\n- path: [spec, users, {allIndexes: true}, credentials]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: x.io/v1, kind: Db}}]\n- path: [spec, tokens, {index: 1}]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: x.io/v1, kind: Db}}]\n- path: [spec, keys]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: x.io/v1, kind: Db}}]")).unwrap();
+        let mut m = Masker::new();
+        let mut db = y("apiVersion: x.io/v1\nkind: Db\nmetadata: {name: d}\nspec: {users: [{name: a, credentials: {pw: one}}, {name: b, credentials: {pw: two, pin: one}}], tokens: [{t: keep}, {t: hide}], keys: [{k: s1}, {k: s2}]}");
+        assert!(m.mask(&mut db, &c.mask_rules));
+        assert_eq!(
+            db.get("spec").unwrap(),
+            &y("{users: [{name: a, credentials: {pw: '<-- value not shown (#1)'}}, {name: b, credentials: {pw: '<-- value not shown (#2)', pin: '<-- value not shown (#1)'}}], tokens: [{t: keep}, {t: '<-- value not shown (#3)'}], keys: [{k: '<-- value not shown (#4)'}, {k: '<-- value not shown (#5)'}]}")
         );
     }
 

@@ -7,6 +7,7 @@
 
 pub mod cmd;
 pub mod config;
+pub mod filter;
 pub mod mask;
 pub mod matcher;
 pub mod normalize;
@@ -19,6 +20,49 @@ pub mod text;
 use crate::manifest::{ResourceId, SourceLoc};
 use serde::Serialize;
 use serde_yaml::Value;
+
+/// Maps `f` over `items` on up to `available_parallelism` threads (2 on the reference machine),
+/// keeping the order; small inputs stay on the calling thread. The first error (in item order)
+/// wins.
+pub fn par_map<T: Sync, U: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> anyhow::Result<U> + Sync,
+) -> anyhow::Result<Vec<U>> {
+    const MIN_PER_THREAD: usize = 64;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8)
+        .min(items.len() / MIN_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    let parts: Vec<anyhow::Result<Vec<U>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<anyhow::Result<Vec<U>>>()))
+            .collect();
+        let first = items[..chunk.min(items.len())]
+            .iter()
+            .map(f)
+            .collect::<anyhow::Result<Vec<U>>>();
+        std::iter::once(first)
+            .chain(handles.into_iter().map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a diff worker thread panicked")))
+            }))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
 
 /// What applying the rendered set would do to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -215,6 +259,22 @@ fn push_key(path: &mut String, k: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn par_map_keeps_order_and_first_error() {
+        let items: Vec<usize> = (0..1000).collect();
+        let doubled = par_map(&items, |i| Ok(i * 2)).unwrap();
+        assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        let e = par_map(&items, |&i| {
+            if i == 700 || i == 900 {
+                anyhow::bail!("bad {i}")
+            }
+            Ok(i)
+        })
+        .unwrap_err();
+        assert_eq!(e.to_string(), "bad 700");
+        assert!(par_map(&[] as &[usize], |&i| Ok(i)).unwrap().is_empty());
+    }
 
     #[test]
     fn changed_paths_names_leaves() {

@@ -210,8 +210,9 @@ pub fn single(obj: &Value, cfg: &Config, live: bool) -> Value {
         strip_identity(&mut o);
     }
     strip_history(&mut o);
-    exclude(&mut o, &cfg.existing_exclusions);
+    // Server metadata first, as for an update's live side (and as a lean snapshot reads it).
     strip_server_metadata(&mut o);
+    exclude(&mut o, &cfg.existing_exclusions);
     o
 }
 

@@ -1,6 +1,7 @@
 //! Pairing rendered and live objects by identity and deciding each resource's op.
 
 use super::config::{config_map_payload, is_config_doc, Config};
+use super::filter::{Filter, Subject};
 use super::normalize;
 use super::ownership::{self, Ownership};
 use super::text::sorted_yaml;
@@ -87,22 +88,36 @@ pub fn split_config<'a>(
     configs: &[SourcedDoc],
 ) -> Result<(Config, Vec<&'a Resource>)> {
     let mut cfg = Config::defaults();
+    // Warnings name the Config they come from.
+    let add = |cfg: &mut Config, doc: &Value, from: String| -> Result<()> {
+        let before = cfg.unsupported.len();
+        cfg.add_doc(doc).with_context(|| from.clone())?;
+        for w in &mut cfg.unsupported[before..] {
+            *w = format!("{from}: {w}");
+        }
+        Ok(())
+    };
     for c in configs {
-        cfg.add_doc(&c.value)
-            .with_context(|| format!("{}: kapp Config", c.source))?;
+        add(&mut cfg, &c.value, format!("{}: kapp Config", c.source))?;
     }
     let mut resources = Vec::with_capacity(set.resources.len());
     for r in &set.resources {
         if is_config_doc(&r.object) {
-            cfg.add_doc(&r.object)
-                .with_context(|| format!("{}: kapp Config {}", r.source, r.id.name))?;
+            add(
+                &mut cfg,
+                &r.object,
+                format!("{}: kapp Config {}", r.source, r.id.name),
+            )?;
             continue;
         }
         if let Some(payload) = config_map_payload(&r.object) {
             let doc = crate::yaml::parse_one(payload, crate::yaml::Limits::default())
                 .with_context(|| format!("{}: {} data[config.yml]", r.source, r.id))?;
-            cfg.add_doc(&doc)
-                .with_context(|| format!("{}: {} data[config.yml]", r.source, r.id))?;
+            add(
+                &mut cfg,
+                &doc,
+                format!("{}: {} data[config.yml]", r.source, r.id),
+            )?;
         }
         resources.push(r);
     }
@@ -143,6 +158,18 @@ pub fn diff_session(
     live: &LiveIndex,
     opts: &Options,
 ) -> Result<SessionDiff> {
+    diff_session_filtered(set, configs, live, opts, None)
+}
+
+/// [`diff_session`], keeping only the changes `filter` matches (`--diff-filter`). Conflicts are
+/// always kept: kapp refuses the whole deploy over them, whatever the filter.
+pub fn diff_session_filtered(
+    set: &ManifestSet,
+    configs: &[SourcedDoc],
+    live: &LiveIndex,
+    opts: &Options,
+    filter: Option<&Filter>,
+) -> Result<SessionDiff> {
     let (cfg, resources) = split_config(set, configs)?;
     let key = opts.ownership.key().to_string();
     let rendered: HashSet<&ResourceId> = resources.iter().map(|r| &r.id).collect();
@@ -170,13 +197,13 @@ pub fn diff_session(
         _ => None,
     };
 
-    let mut changes = Vec::with_capacity(resources.len());
-    for r in &resources {
-        changes.push(
-            diff_resource(r, live.get(&r.id), &cfg, &key, stamp.as_deref(), opts)
-                .with_context(|| format!("{}: {}", r.source, r.id))?,
-        );
-    }
+    let changes = super::par_map(&resources, |r| {
+        let l = live.get(&r.id);
+        let c = diff_resource(r, l, &cfg, &key, stamp.as_deref(), opts)
+            .with_context(|| format!("{}: {}", r.source, r.id))?;
+        Ok(keep(filter, c.op, &c.id, Some(&r.object), l).then_some(c))
+    })?;
+    let mut changes: Vec<Change> = changes.into_iter().flatten().collect();
     // Deletes in identity order (kind, then namespace and name), whatever order the source
     // listed them in, so cluster and snapshot reports are identical.
     let mut leftovers: Vec<&(ResourceId, Value)> = live.iter().collect();
@@ -201,6 +228,9 @@ pub fn diff_session(
         {
             continue;
         }
+        if !keep(filter, Op::Delete, id, None, Some(obj)) {
+            continue;
+        }
         changes.push(Change {
             id: id.clone(),
             api_version: api_version(obj),
@@ -219,6 +249,26 @@ pub fn diff_session(
         warnings: cfg.unsupported.clone(),
         mask_rules: cfg.mask_rules.clone(),
     })
+}
+
+/// Whether `--diff-filter` keeps a change (no filter keeps everything; conflicts always stay).
+fn keep(
+    filter: Option<&Filter>,
+    op: Op,
+    id: &ResourceId,
+    new: Option<&Value>,
+    existing: Option<&Value>,
+) -> bool {
+    let Some(f) = filter else { return true };
+    op == Op::Conflict
+        || f.matches(&Subject {
+            op,
+            kind: &id.kind,
+            namespace: id.namespace.as_deref().unwrap_or(""),
+            name: &id.name,
+            new,
+            existing,
+        })
 }
 
 fn api_version(obj: &Value) -> String {

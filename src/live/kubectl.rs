@@ -1,7 +1,7 @@
 //! Live state from the user's `kubectl` (no HTTP client of our own: kubectl brings the user's
 //! auth plugins, proxies and kubeconfig handling).
 
-use super::{flatten_into, LiveSource, OwnedQuery, Wanted};
+use super::{LiveSource, OwnedQuery, Wanted};
 use crate::exit::EnvError;
 use crate::manifest::group_of;
 use anyhow::{Context, Result};
@@ -120,14 +120,8 @@ impl Kubectl {
     fn get_json(&self, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
         let out = self.run(args, stdin)?;
         let mut objects = Vec::new();
-        let stream = serde_json::Deserializer::from_slice(&out).into_iter::<serde_json::Value>();
-        for v in stream {
-            let v = v.context("kubectl printed invalid JSON")?;
-            flatten_into(
-                serde_yaml::to_value(v).context("kubectl JSON")?,
-                &mut objects,
-            );
-        }
+        super::lean::parse_json_objects(&out, &"kubectl output", &mut objects)
+            .context("kubectl printed invalid JSON")?;
         Ok(objects)
     }
 }

@@ -1,6 +1,7 @@
 //! Where live objects come from: the user's `kubectl`, or a saved snapshot.
 
 mod kubectl;
+mod lean;
 mod snapshot;
 pub mod tanzu;
 

@@ -81,13 +81,7 @@ fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
     let json_like =
         file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
     if json_like {
-        // Straight into YAML values: no intermediate JSON tree.
-        let stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-        for (i, v) in stream.enumerate() {
-            let v = v.with_context(|| format!("{}: JSON value {}", file.display(), i + 1))?;
-            flatten_into(v, out);
-        }
-        return Ok(());
+        return super::lean::parse_json_objects(text.as_bytes(), &file.display(), out);
     }
     let docs = crate::yaml::parse_stream(text, crate::yaml::Limits::default())
         .with_context(|| format!("{}: live snapshot", file.display()))?;
