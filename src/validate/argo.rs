@@ -1232,20 +1232,18 @@ impl<'a> Spec<'a, '_> {
         sink: &mut Sink<'_>,
     ) {
         match v {
-            Value::String(s) => {
-                if has_tag(s) {
-                    for (expr, tag) in all_tags(s) {
-                        if expr {
-                            if let Err(e) = check_expression(tag) {
-                                sink.error(
-                                    "argo-expression",
-                                    path(stack),
-                                    format!("{{{{={tag}}}}}: {e}"),
-                                );
-                            }
-                        } else {
-                            self.check_tag(tag, t, sc, scope, stack, sink);
+            Value::String(s) if has_tag(s) => {
+                for (expr, tag) in all_tags(s) {
+                    if expr {
+                        if let Err(e) = check_expression(tag) {
+                            sink.error(
+                                "argo-expression",
+                                path(stack),
+                                format!("{{{{={tag}}}}}: {e}"),
+                            );
                         }
+                    } else {
+                        self.check_tag(tag, t, sc, scope, stack, sink);
                     }
                 }
             }
@@ -1463,7 +1461,7 @@ fn check_loops(c: &Call<'_>, stack: &[Seg<'_>], sink: &mut Sink<'_>) {
             let all: Vec<&str> = c.loops.iter().flatten().map(|(k, _)| *k).collect();
             sink.error(
                 "argo-loop",
-                at(stack, &[Seg::K(*k)]),
+                at(stack, &[Seg::K(k)]),
                 format!(
                     "only one of withItems, withParam, withSequence can be specified (found {})",
                     all.join(", ")
@@ -1478,7 +1476,7 @@ fn check_loops(c: &Call<'_>, stack: &[Seg<'_>], sink: &mut Sink<'_>) {
                 } else {
                     "withSequence needs count or end"
                 };
-                sink.error("argo-loop", at(stack, &[Seg::K(*k)]), msg);
+                sink.error("argo-loop", at(stack, &[Seg::K(k)]), msg);
             }
         }
     }

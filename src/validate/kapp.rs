@@ -158,7 +158,7 @@ pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Si
                     ),
                     Ok(g) => {
                         if !g.starts_with(DEFAULT_GROUP_PREFIX)
-                            && !index.groups.iter().any(|x| *x == g)
+                            && !index.groups.contains(&g)
                         {
                             sink.warn("kapp-undeclared-group", at(), format!("{key}: group {g:?} is declared by no kapp.k14s.io/change-group annotation in this set (the rule orders nothing)"));
                         }
@@ -374,11 +374,10 @@ fn check_matcher(m: &Value, at: Vec<PathSeg>, sink: &mut Sink<'_>) {
         p
     };
     match k {
-        "anyMatcher" | "andMatcher" => {
-            if body.field("matchers").is_some() {
-                check_matchers(body.field("matchers"), &sub(Some("matchers")), sink);
-            }
+        "anyMatcher" | "andMatcher" if body.field("matchers").is_some() => {
+            check_matchers(body.field("matchers"), &sub(Some("matchers")), sink);
         }
+        "anyMatcher" | "andMatcher" => {}
         "notMatcher" => match body.field("matcher") {
             Some(inner) => check_matcher(inner, sub(Some("matcher")), sink),
             None => sink.error("kapp-matcher", sub(None), "notMatcher needs matcher"),
