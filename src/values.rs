@@ -82,6 +82,14 @@ pub enum SetKind {
     Yaml,
 }
 
+/// The deepest `--set` / `--values-env` path (as deep as YAML nesting may go by default):
+/// deeper values would overflow the stack when merged, rendered or dropped.
+pub const MAX_PATH_DEPTH: usize = 200;
+
+/// The most list padding (null items) one `--set`-style argument may create: its list indexes
+/// added up.
+pub const MAX_LIST_PADDING: usize = 10_000;
+
 /// One parsed assignment: a path into the values and the value to put there.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
@@ -149,6 +157,21 @@ pub fn parse_set(flag: &str, arg: &str, kind: SetKind) -> Result<Vec<Assignment>
     }
     if pending_list.is_some() {
         return Err(err("list value `{…` is not closed with `}`"));
+    }
+    // Lists are padded with nulls up to each index: bound the padding one argument can ask
+    // for, or `a1[9999][9999]…=1,a2[9999]…` makes gigabytes of nulls from a short argument.
+    let padding: usize = out
+        .iter()
+        .flat_map(|a| &a.path)
+        .map(|s| match s {
+            PathStep::Index(i) => *i,
+            PathStep::Key(_) => 0,
+        })
+        .sum();
+    if padding > MAX_LIST_PADDING {
+        return Err(err(&format!(
+            "list indexes add up to {padding}; at most {MAX_LIST_PADDING} in one argument"
+        )));
     }
     Ok(out)
 }
@@ -273,7 +296,7 @@ fn parse_key(key: &str) -> std::result::Result<Vec<PathStep>, String> {
                 let i: usize = num
                     .parse()
                     .map_err(|_| format!("bad list index in {key:?}"))?;
-                if i > 10_000 {
+                if i > MAX_LIST_PADDING {
                     return Err(format!("list index {i} too large in {key:?}"));
                 }
                 steps.push(PathStep::Index(i));
@@ -293,11 +316,27 @@ fn parse_key(key: &str) -> std::result::Result<Vec<PathStep>, String> {
     if !matches!(steps.first(), Some(PathStep::Key(_))) {
         return Err(format!("key {key:?} must start with a name"));
     }
+    if steps.len() > MAX_PATH_DEPTH {
+        return Err(format!(
+            "key is {} levels deep; at most {MAX_PATH_DEPTH} are allowed",
+            steps.len()
+        ));
+    }
     Ok(steps)
 }
 
 /// Puts `value` at `path`, creating maps and lists on the way (lists are padded with null).
 pub fn apply(values: &mut Value, a: &Assignment) -> Result<()> {
+    if a.path.len() > MAX_PATH_DEPTH {
+        let first = match a.path.first() {
+            Some(PathStep::Key(k)) => k.as_str(),
+            _ => "",
+        };
+        bail!(
+            "value path {first:?}… is {} levels deep; at most {MAX_PATH_DEPTH} are allowed",
+            a.path.len()
+        );
+    }
     let mut cur = values;
     for (i, step) in a.path.iter().enumerate() {
         let last = i + 1 == a.path.len();
