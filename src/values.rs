@@ -86,9 +86,13 @@ pub enum SetKind {
 /// deeper values would overflow the stack when merged, rendered or dropped.
 pub const MAX_PATH_DEPTH: usize = 200;
 
+/// The largest list index in a `--set`-style path (helm has no limit; this keeps a typo such as
+/// `a[100000000]` from allocating gigabytes of nulls).
+pub const MAX_LIST_INDEX: usize = 10_000;
+
 /// The most list padding (null items) one `--set`-style argument may create: its list indexes
-/// added up.
-pub const MAX_LIST_PADDING: usize = 10_000;
+/// added up. Ten times one index, so ordinary arguments never meet it.
+pub const MAX_LIST_PADDING: usize = 10 * MAX_LIST_INDEX;
 
 /// One parsed assignment: a path into the values and the value to put there.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,7 +300,7 @@ fn parse_key(key: &str) -> std::result::Result<Vec<PathStep>, String> {
                 let i: usize = num
                     .parse()
                     .map_err(|_| format!("bad list index in {key:?}"))?;
-                if i > MAX_LIST_PADDING {
+                if i > MAX_LIST_INDEX {
                     return Err(format!("list index {i} too large in {key:?}"));
                 }
                 steps.push(PathStep::Index(i));

@@ -45,9 +45,10 @@ fn fuzz_values_set_2_list_padding_is_bounded() {
         format!("{err:#}").contains("list indexes add up to"),
         "{err:#}"
     );
-    let err = values::parse_set("--set", "a1[6000]=1,a2[6000]=2", SetKind::Infer).unwrap_err();
+    let many: Vec<String> = (0..12).map(|i| format!("a{i}[10000]={i}")).collect();
+    let err = values::parse_set("--set", &many.join(","), SetKind::Infer).unwrap_err();
     assert!(
-        format!("{err:#}").contains("list indexes add up to 12000"),
+        format!("{err:#}").contains("list indexes add up to 120000"),
         "{err:#}"
     );
     // Ordinary indexing is untouched.

@@ -2248,7 +2248,10 @@ mod tests {
         let none = wf.replace("manifest: |", "manifestx: |");
         assert_eq!(codes(&none), ["argo-resource"]);
         assert!(codes(&none.replace("action: create", "action: delete")).is_empty());
-        assert_eq!(codes(&wf.replace("data: {", "data: [{")), ["argo-resource"]);
+        assert_eq!(
+            codes(&wf.replace("\n        data: {", "\n        data: [{")),
+            ["argo-resource"]
+        );
         let from = format!("{WF}  templates:\n  - name: main\n    inputs: {{artifacts: [{{name: m, path: /tmp/m}}]}}\n    resource: {{action: apply, manifestFrom: {{artifact: {{name: n}}}}}}\n");
         assert_eq!(codes(&from), ["argo-resource"]);
         assert!(codes(&from.replace("name: n}", "name: m}")).is_empty());

@@ -157,9 +157,7 @@ pub(crate) fn check_annotations(obj: &Value, index: &SetIndex<'_>, sink: &mut Si
                         format!("{key}: group {group:?} is not a valid group name"),
                     ),
                     Ok(g) => {
-                        if !g.starts_with(DEFAULT_GROUP_PREFIX)
-                            && !index.groups.contains(&g)
-                        {
+                        if !g.starts_with(DEFAULT_GROUP_PREFIX) && !index.groups.contains(&g) {
                             sink.warn("kapp-undeclared-group", at(), format!("{key}: group {g:?} is declared by no kapp.k14s.io/change-group annotation in this set (the rule orders nothing)"));
                         }
                     }
