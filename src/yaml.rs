@@ -722,9 +722,45 @@ fn is_float(s: &str) -> bool {
 
 /// Emits one document (no `---`), ending with a newline.
 pub fn emit_doc(value: &Value, out: &mut String) {
-    match value {
-        Value::Mapping(m) if !m.is_empty() => emit_map(m, 0, out),
-        Value::Sequence(s) if !s.is_empty() => emit_seq(s, 0, out),
+    emit_doc_with(value, Keys::AsWritten, out);
+}
+
+/// As [`emit_doc`], with keys sorted at every level and tags dropped: the form kapp shows in a
+/// diff (it renders through JSON, which sorts). Each map is sorted as it is written; no sorted
+/// copy of the value is built.
+pub fn emit_doc_sorted(value: &Value, out: &mut String) {
+    emit_doc_with(value, Keys::Sorted, out);
+}
+
+/// The key order of an emitted map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    AsWritten,
+    Sorted,
+}
+
+impl Keys {
+    /// The value as this mode writes it: sorted output drops tags at every level.
+    fn view(self, v: &Value) -> &Value {
+        match (self, v) {
+            (Keys::Sorted, Value::Tagged(t)) => self.view(&t.value),
+            _ => v,
+        }
+    }
+}
+
+/// Orders keys by their text; string keys (nearly all) compare without allocating.
+pub(crate) fn cmp_keys(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        _ => key_text(a).cmp(&key_text(b)),
+    }
+}
+
+fn emit_doc_with(value: &Value, keys: Keys, out: &mut String) {
+    match keys.view(value) {
+        Value::Mapping(m) if !m.is_empty() => emit_map(m, 0, keys, out),
+        Value::Sequence(s) if !s.is_empty() => emit_seq(s, 0, keys, out),
         other => {
             emit_inline(other, 0, out);
             out.push('\n');
@@ -761,48 +797,61 @@ fn pad(out: &mut String, n: usize) {
     out.push_str(&SPACES[..n]);
 }
 
-fn emit_map(m: &Mapping, indent: usize, out: &mut String) {
-    for (i, (k, v)) in m.iter().enumerate() {
+fn emit_map(m: &Mapping, indent: usize, keys: Keys, out: &mut String) {
+    match keys {
+        Keys::AsWritten => emit_entries(m.iter(), indent, keys, out),
+        Keys::Sorted => {
+            let mut entries: Vec<(&Value, &Value)> = m.iter().collect();
+            if !entries.is_sorted_by(|a, b| cmp_keys(a.0, b.0).is_le()) {
+                entries.sort_by(|a, b| cmp_keys(a.0, b.0));
+            }
+            emit_entries(entries.into_iter(), indent, keys, out)
+        }
+    }
+}
+
+fn emit_entries<'a>(
+    entries: impl Iterator<Item = (&'a Value, &'a Value)>,
+    indent: usize,
+    keys: Keys,
+    out: &mut String,
+) {
+    for (i, (k, v)) in entries.enumerate() {
         // The first entry of a map inside a sequence item continues the `- ` line.
         if i > 0 || !out.ends_with("- ") {
             pad(out, indent);
         }
         emit_key(k, out);
         out.push(':');
-        emit_child(v, indent, true, out);
+        emit_child(keys.view(v), indent, true, keys, out);
     }
 }
 
-fn emit_seq(s: &[Value], indent: usize, out: &mut String) {
+fn emit_seq(s: &[Value], indent: usize, keys: Keys, out: &mut String) {
     for (i, v) in s.iter().enumerate() {
         if i > 0 || !out.ends_with("- ") {
             pad(out, indent);
         }
         out.push('-');
-        emit_child(v, indent, false, out);
+        emit_child(keys.view(v), indent, false, keys, out);
     }
 }
 
 /// Emits the value after `key:` or `-`: nested collections go on the following lines.
-fn emit_child(v: &Value, indent: usize, in_map: bool, out: &mut String) {
+fn emit_child(v: &Value, indent: usize, in_map: bool, keys: Keys, out: &mut String) {
     match v {
         Value::Mapping(m) if !m.is_empty() => {
-            if in_map {
-                out.push('\n');
-                emit_map(m, indent + 2, out);
-            } else {
-                out.push(' ');
-                emit_map(m, indent + 2, out);
-            }
+            out.push(if in_map { '\n' } else { ' ' });
+            emit_map(m, indent + 2, keys, out);
         }
         Value::Sequence(s) if !s.is_empty() => {
             if in_map {
                 // kubectl / go-yaml style: items of a sequence in a map sit at the key's indent.
                 out.push('\n');
-                emit_seq(s, indent, out);
+                emit_seq(s, indent, keys, out);
             } else {
                 out.push(' ');
-                emit_seq(s, indent + 2, out);
+                emit_seq(s, indent + 2, keys, out);
             }
         }
         Value::String(s) if block_literal_ok(s) => {

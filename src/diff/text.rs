@@ -1,212 +1,13 @@
 //! Line diff the way kapp shows it: YAML with sorted keys, prefix/suffix stripped, an LCS over
 //! the middle that lists removals before additions, 0-based line numbers, asymmetric context.
 
-use serde_yaml::{Mapping, Number, Value};
-use std::fmt::Write as _;
+use serde_yaml::Value;
 
 /// A YAML text with keys sorted at every level (kapp renders through JSON, which sorts).
 pub fn sorted_yaml(v: &Value) -> String {
     let mut out = String::with_capacity(1024);
-    emit_sorted(v, &mut out);
+    crate::yaml::emit_doc_sorted(v, &mut out);
     out
-}
-
-/// Appends `v` as a sorted-key YAML document (ends with a newline) to `out`, without building
-/// a sorted copy: keys are sorted per map as it is written.
-pub fn emit_sorted(v: &Value, out: &mut String) {
-    match untag(v) {
-        Value::Mapping(m) if !m.is_empty() => emit_map(m, 0, false, out),
-        Value::Sequence(s) if !s.is_empty() => emit_seq(s, 0, false, out),
-        other => {
-            emit_inline(other, out);
-            out.push('\n');
-        }
-    }
-}
-
-fn untag(v: &Value) -> &Value {
-    match v {
-        Value::Tagged(t) => untag(&t.value),
-        other => other,
-    }
-}
-
-/// Orders keys by their text; string keys (nearly all) compare without allocating.
-fn cmp_keys(a: &Value, b: &Value) -> std::cmp::Ordering {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => x.cmp(y),
-        _ => crate::yaml::key_text(a).cmp(&crate::yaml::key_text(b)),
-    }
-}
-
-fn pad(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
-    }
-}
-
-/// `inline`: the first entry continues a `- ` line.
-fn emit_map(m: &Mapping, indent: usize, inline: bool, out: &mut String) {
-    let mut entries: Vec<(&Value, &Value)> = m.iter().collect();
-    if !entries.is_sorted_by(|a, b| cmp_keys(a.0, b.0).is_le()) {
-        entries.sort_by(|a, b| cmp_keys(a.0, b.0));
-    }
-    for (i, (k, v)) in entries.into_iter().enumerate() {
-        if i > 0 || !inline {
-            pad(out, indent);
-        }
-        emit_key(k, out);
-        out.push(':');
-        emit_child(untag(v), indent, true, out);
-    }
-}
-
-fn emit_seq(s: &[Value], indent: usize, inline: bool, out: &mut String) {
-    for (i, v) in s.iter().enumerate() {
-        if i > 0 || !inline {
-            pad(out, indent);
-        }
-        out.push('-');
-        emit_child(untag(v), indent, false, out);
-    }
-}
-
-/// The value after `key:` or `-`: nested collections go on the following lines (a list in a
-/// map at the key's indent, go-yaml style).
-fn emit_child(v: &Value, indent: usize, in_map: bool, out: &mut String) {
-    match v {
-        Value::Mapping(m) if !m.is_empty() => {
-            out.push(if in_map { '\n' } else { ' ' });
-            emit_map(m, indent + 2, !in_map, out);
-        }
-        Value::Sequence(s) if !s.is_empty() => {
-            if in_map {
-                out.push('\n');
-                emit_seq(s, indent, false, out);
-            } else {
-                out.push(' ');
-                emit_seq(s, indent + 2, true, out);
-            }
-        }
-        Value::String(s) if block_literal_ok(s) => {
-            out.push(' ');
-            emit_block_literal(s, indent + 2, out);
-        }
-        other => {
-            out.push(' ');
-            emit_inline(other, out);
-            out.push('\n');
-        }
-    }
-}
-
-fn emit_key(k: &Value, out: &mut String) {
-    match k {
-        Value::String(s) if s.contains('\n') => emit_double_quoted(s, out),
-        other => emit_inline(other, out),
-    }
-}
-
-fn emit_inline(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => emit_number(n, out),
-        Value::String(s) => emit_string(s, out),
-        Value::Mapping(m) if m.is_empty() => out.push_str("{}"),
-        Value::Sequence(s) if s.is_empty() => out.push_str("[]"),
-        Value::Mapping(_) | Value::Sequence(_) => {
-            out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
-        }
-        Value::Tagged(t) => emit_inline(&t.value, out),
-    }
-}
-
-fn emit_number(n: &Number, out: &mut String) {
-    if let Some(i) = n.as_i64() {
-        let _ = write!(out, "{i}");
-    } else if let Some(u) = n.as_u64() {
-        let _ = write!(out, "{u}");
-    } else {
-        out.push_str(&crate::yaml::format_float(n.as_f64().unwrap_or(0.0)));
-    }
-}
-
-fn emit_string(s: &str, out: &mut String) {
-    if crate::yaml::plain_ok(s) {
-        out.push_str(s);
-    } else if s.chars().all(|c| !c.is_control()) {
-        out.push('\'');
-        for (i, part) in s.split('\'').enumerate() {
-            if i > 0 {
-                out.push_str("''");
-            }
-            out.push_str(part);
-        }
-        out.push('\'');
-    } else {
-        emit_double_quoted(s, out);
-    }
-}
-
-fn emit_double_quoted(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || c == '\u{feff}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Multi-line strings are written as literal blocks when that keeps them exact.
-fn block_literal_ok(s: &str) -> bool {
-    if !s.contains('\n') || s.trim_matches('\n').is_empty() {
-        return false;
-    }
-    if s.chars().any(|c| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || c == '\u{feff}'
-            || c == '\u{85}'
-            || c == '\u{2028}'
-            || c == '\u{2029}'
-    }) {
-        return false;
-    }
-    !s.split('\n').any(|l| l.ends_with(' ') || l.ends_with('\t')) && !s.starts_with('\n')
-}
-
-fn emit_block_literal(s: &str, indent: usize, out: &mut String) {
-    out.push('|');
-    if s.starts_with(' ') || s.starts_with('\t') {
-        out.push('2');
-    }
-    let body = s.trim_end_matches('\n');
-    let trailing = s.len() - body.len();
-    match trailing {
-        0 => out.push('-'),
-        1 => {}
-        _ => out.push('+'),
-    }
-    out.push('\n');
-    for line in body.split('\n') {
-        if !line.is_empty() {
-            pad(out, indent);
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    for _ in 1..trailing {
-        out.push('\n');
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -537,8 +338,8 @@ mod tests {
         match v {
             Value::Mapping(m) => {
                 let mut entries: Vec<(&Value, &Value)> = m.iter().collect();
-                entries.sort_by(|a, b| cmp_keys(a.0, b.0));
-                let mut out = Mapping::with_capacity(entries.len());
+                entries.sort_by(|a, b| crate::yaml::cmp_keys(a.0, b.0));
+                let mut out = serde_yaml::Mapping::with_capacity(entries.len());
                 for (k, v) in entries {
                     out.insert(k.clone(), sorted_copy(v));
                 }
