@@ -2,7 +2,7 @@
 //! environment failures with masked credentials, output streamed through line by line.
 
 use crate::exit::EnvError;
-use crate::live::mask_tokens;
+use crate::redact::mask_credentials;
 use anyhow::{Context, Result};
 use serde_yaml::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -140,7 +140,7 @@ pub fn run_process(
         success: out.status.success(),
         status: out.status.to_string(),
         stdout: out.stdout,
-        stderr: mask_tokens(&drop_klog(&String::from_utf8_lossy(&out.stderr))),
+        stderr: mask_credentials(&drop_klog(&String::from_utf8_lossy(&out.stderr))),
     })
 }
 
@@ -212,7 +212,7 @@ fn forward(r: impl Read, prefix: &str, w: &mut dyn Write) -> String {
     let mut all = String::new();
     for line in BufReader::new(r).lines() {
         let Ok(line) = line else { break };
-        let line = mask_tokens(&line);
+        let line = mask_credentials(&line);
         let _ = writeln!(w, "{prefix}{line}");
         let _ = w.flush();
         all.push_str(&line);

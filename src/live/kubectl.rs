@@ -102,10 +102,11 @@ impl Kubectl {
             let _ = w.join();
         }
         if !out.status.success() {
-            let stderr = mask_tokens(String::from_utf8_lossy(&out.stderr).trim());
+            let stderr =
+                crate::redact::mask_credentials(String::from_utf8_lossy(&out.stderr).trim());
             return Err(anyhow::Error::new(EnvError(format!(
                 "`{}` failed ({}): {}",
-                mask_tokens(&shown),
+                crate::redact::mask_credentials(&shown),
                 out.status,
                 if stderr.is_empty() {
                     "no error output"
@@ -270,12 +271,6 @@ impl LiveSource for Kubectl {
     }
 }
 
-/// Hides bearer tokens, token flags and other credentials in kubectl output before it reaches
-/// the user's logs (see [`crate::redact::mask_credentials`]).
-pub fn mask_tokens(s: &str) -> String {
-    crate::redact::mask_credentials(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,10 +278,12 @@ mod tests {
     #[test]
     fn tokens_masked() {
         assert_eq!(
-            mask_tokens("GET https://x -H \"Authorization: Bearer abc.def\" --token=s3cr3t ok"),
+            crate::redact::mask_credentials(
+                "GET https://x -H \"Authorization: Bearer abc.def\" --token=s3cr3t ok"
+            ),
             "GET https://x -H \"Authorization: Bearer ***\" --token=*** ok"
         );
-        assert_eq!(mask_tokens("no secrets"), "no secrets");
+        assert_eq!(crate::redact::mask_credentials("no secrets"), "no secrets");
     }
 
     #[test]

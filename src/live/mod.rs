@@ -5,7 +5,7 @@ mod lean;
 mod snapshot;
 pub mod tanzu;
 
-pub use kubectl::{mask_tokens, Kubectl};
+pub use kubectl::Kubectl;
 pub use snapshot::Snapshot;
 
 use anyhow::Result;
