@@ -39,7 +39,7 @@ fn run(desired: Vec<Value>, live: Vec<Value>, ns: &str) -> SessionDiff {
         scopes: Scopes::new(&[]),
     };
     let set = build_set("corpus", docs, &opts).unwrap();
-    diff_session(&set, &configs, &LiveIndex::new(live), &Options::default()).unwrap()
+    diff_session(&set, &configs, LiveIndex::new(live), &Options::default()).unwrap()
 }
 
 fn load(p: &Path) -> Vec<Value> {

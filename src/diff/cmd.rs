@@ -353,7 +353,7 @@ pub fn diff_all(
         result.sessions.push(diff_session_filtered(
             &d.set,
             &d.configs,
-            &live,
+            live,
             &opts,
             filter.as_ref(),
         )?);
@@ -426,5 +426,9 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
         }
     };
     let result = diff_all(&desired, source.as_ref(), args, &ns)?;
-    finish(&result, args, out)
+    let r = finish(&result, args, out);
+    // The process ends here: returning the memory of every object one by one to the allocator
+    // would cost more than the diff itself (the OS takes it back at exit in one go).
+    std::mem::forget((result, desired, source));
+    r
 }

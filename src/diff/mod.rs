@@ -22,11 +22,11 @@ use serde::Serialize;
 use serde_yaml::Value;
 
 /// Maps `f` over `items` on up to `available_parallelism` threads (2 on the reference machine),
-/// keeping the order; small inputs stay on the calling thread. The first error (in item order)
-/// wins.
-pub fn par_map<T: Sync, U: Send>(
-    items: &[T],
-    f: impl Fn(&T) -> anyhow::Result<U> + Sync,
+/// keeping the order; small inputs stay on the calling thread. Each worker consumes its share
+/// (no clones of the items). The first error (in item order) wins.
+pub fn par_map<T: Send, U: Send>(
+    mut items: Vec<T>,
+    f: impl Fn(T) -> anyhow::Result<U> + Sync,
 ) -> anyhow::Result<Vec<U>> {
     const MIN_PER_THREAD: usize = 64;
     let threads = std::thread::available_parallelism()
@@ -36,20 +36,23 @@ pub fn par_map<T: Sync, U: Send>(
         .min(items.len() / MIN_PER_THREAD)
         .max(1);
     if threads == 1 {
-        return items.iter().map(&f).collect();
+        return items.into_iter().map(&f).collect();
     }
     let chunk = items.len().div_ceil(threads);
+    let mut parts_in = Vec::with_capacity(threads);
+    while items.len() > chunk {
+        parts_in.push(items.split_off(items.len() - chunk));
+    }
+    parts_in.push(items);
+    parts_in.reverse();
     let f = &f;
     let parts: Vec<anyhow::Result<Vec<U>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .skip(1)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<anyhow::Result<Vec<U>>>()))
+        let mut it = parts_in.into_iter();
+        let first = it.next().unwrap_or_default();
+        let handles: Vec<_> = it
+            .map(|part| scope.spawn(move || part.into_iter().map(f).collect()))
             .collect();
-        let first = items[..chunk.min(items.len())]
-            .iter()
-            .map(f)
-            .collect::<anyhow::Result<Vec<U>>>();
+        let first = first.into_iter().map(f).collect::<anyhow::Result<Vec<U>>>();
         std::iter::once(first)
             .chain(handles.into_iter().map(|h| {
                 h.join()
@@ -57,7 +60,7 @@ pub fn par_map<T: Sync, U: Send>(
             }))
             .collect()
     });
-    let mut out = Vec::with_capacity(items.len());
+    let mut out = Vec::new();
     for p in parts {
         out.extend(p?);
     }
@@ -263,9 +266,9 @@ mod tests {
     #[test]
     fn par_map_keeps_order_and_first_error() {
         let items: Vec<usize> = (0..1000).collect();
-        let doubled = par_map(&items, |i| Ok(i * 2)).unwrap();
+        let doubled = par_map(items.clone(), |i| Ok(i * 2)).unwrap();
         assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        let e = par_map(&items, |&i| {
+        let e = par_map(items, |i| {
             if i == 700 || i == 900 {
                 anyhow::bail!("bad {i}")
             }
@@ -273,7 +276,7 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.to_string(), "bad 700");
-        assert!(par_map(&[] as &[usize], |&i| Ok(i)).unwrap().is_empty());
+        assert!(par_map(Vec::<usize>::new(), Ok).unwrap().is_empty());
     }
 
     #[test]

@@ -94,19 +94,37 @@ pub fn exclude(obj: &mut Value, rules: &[PathRule]) {
 
 /// Rebases `new` onto `existing`: starts from `new`, applies each rule whose matchers match
 /// the intermediate result; copy sources are the untouched originals.
-pub fn rebase(new: &Value, existing: &Value, rules: &[RebaseRule]) -> Value {
-    let mut cur = new.clone();
+///
+/// `new` is edited in place. Copy rules read `new` as it was, so a top-level field is copied
+/// aside just before the first rule changes it; rules rarely touch more than `metadata`, so
+/// the bulk of an object (`spec`, `data`) is never copied.
+pub fn rebase(new: Value, existing: &Value, rules: &[RebaseRule]) -> Value {
+    let mut cur = new;
+    // `before` holds the untouched value of every field in `touched` (absent ones are absent).
+    let mut before = Value::Mapping(Mapping::new());
+    let mut touched: Vec<&str> = Vec::new();
     for r in rules {
         if !any_matches(&r.matchers, &cur) {
             continue;
         }
+        for p in &r.paths {
+            let Some(k) = p.first_key() else { continue };
+            if touched.contains(&k) {
+                continue;
+            }
+            touched.push(k);
+            if let (Some(v), Value::Mapping(b)) = (cur.get(k), &mut before) {
+                b.insert(Value::from(k), v.clone());
+            }
+        }
         match &r.kind {
             RebaseKind::Remove => r.paths.iter().for_each(|p| p.remove(&mut cur)),
             RebaseKind::Copy(sources) => {
+                // Every path's field is in `before` now: it stands for the untouched `new`.
                 let srcs: Vec<&Value> = sources
                     .iter()
                     .map(|s| match s {
-                        Source::New => new,
+                        Source::New => &before,
                         Source::Existing => existing,
                     })
                     .collect();
@@ -173,15 +191,15 @@ pub struct Sides {
 /// Server metadata and excluded fields are dropped from the live copy before rebasing: they
 /// would be copied into the new side and dropped from both afterwards anyway, and skipping
 /// them (managedFields above all) keeps the copies small.
-pub fn sides(new: Value, live: &Value, original: Option<&Value>, cfg: &Config) -> Sides {
-    let mut l = live.clone();
+pub fn sides(new: Value, live: Value, original: Option<&Value>, cfg: &Config) -> Sides {
+    let mut l = live;
     strip_identity(&mut l);
     strip_history(&mut l);
     strip_server_metadata(&mut l);
     exclude(&mut l, &cfg.existing_exclusions);
     let mut n = new;
     strip_history(&mut n);
-    let mut right = rebase(&n, &l, &cfg.rebase_rules);
+    let mut right = rebase(n, &l, &cfg.rebase_rules);
     strip_history(&mut right);
     exclude(&mut right, &cfg.existing_exclusions);
     strip_server_metadata(&mut right);
@@ -189,7 +207,7 @@ pub fn sides(new: Value, live: &Value, original: Option<&Value>, cfg: &Config) -
         Some(o) => {
             let mut o = o.clone();
             strip_history(&mut o);
-            let mut x = rebase(&o, &l, &cfg.rebase_rules);
+            let mut x = rebase(o, &l, &cfg.rebase_rules);
             strip_history(&mut x);
             exclude(&mut x, &cfg.existing_exclusions);
             strip_server_metadata(&mut x);
@@ -236,7 +254,7 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: '1'}}\ndata: {k: v}",
         );
         let live = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, uid: u1, resourceVersion: '5', finalizers: [x], labels: {a: '1', ctl: y}, annotations: {ctl: z, kapp.k14s.io/identity: id, kapp.k14s.io/original: '{}'}}\ndata: {k: v}\nstatus: {phase: ok}");
-        let s = sides(new.clone(), &live, None, &Config::defaults());
+        let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         // Finalizers come from live on both sides; controller labels/annotations show as removed.
         assert_eq!(
             s.new,
@@ -253,7 +271,7 @@ mod tests {
         let new =
             y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}");
         let live = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.1], ports: [{port: 80}]}");
-        let s = sides(new.clone(), &live, None, &Config::defaults());
+        let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         assert_eq!(
             s.new.get("spec").unwrap().get("clusterIP"),
             Some(&y("10.0.0.1"))
@@ -261,7 +279,7 @@ mod tests {
         assert!(s.new.get("spec").unwrap().get("clusterIPs").is_none());
         // new wins when it sets the field
         let new2 = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: None}");
-        let s = sides(new2.clone(), &live, None, &Config::defaults());
+        let s = sides(new2.clone(), live.clone(), None, &Config::defaults());
         assert_eq!(
             s.new.get("spec").unwrap().get("clusterIP"),
             Some(&y("None"))
@@ -273,12 +291,12 @@ mod tests {
         let new =
             y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
         let live = y("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, annotations: {deployment.kubernetes.io/revision: '3'}}\nspec: {replicas: 1}");
-        let s = sides(new.clone(), &live, None, &Config::defaults());
+        let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         assert_eq!(s.new, s.existing);
         // Not for another apiVersion: exact matching.
         let new =
             y("apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
-        let s = sides(new.clone(), &live, None, &Config::defaults());
+        let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         assert_ne!(s.new.get("metadata"), s.existing.get("metadata"));
     }
 
@@ -287,7 +305,7 @@ mod tests {
         let cfg = cfg_with("kind: Config\nrebaseRules:\n- paths: [[spec], [metadata, annotations], [metadata, labels]]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: argoproj.io/v1alpha1, kind: Workflow}}]");
         let new = y("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, labels: {x: '1'}}\nspec: {entrypoint: main, arguments: {parameters: [{name: a, value: new}]}}");
         let live = y("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, labels: {x: '1', workflows.argoproj.io/phase: Running}, annotations: {a: b}}\nspec: {entrypoint: main, arguments: {parameters: [{name: a, value: old}]}}\nstatus: {phase: Running}");
-        let s = sides(new.clone(), &live, None, &cfg);
+        let s = sides(new.clone(), live.clone(), None, &cfg);
         assert_eq!(s.new, s.existing);
     }
 
@@ -300,12 +318,12 @@ mod tests {
         let rule = |sources: &str| {
             cfg_with(&format!("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: copy\n  sources: {sources}\n  resourceMatchers: [{{kindNamespaceNameMatcher: {{kind: Deployment, namespace: '', name: d}}}}]"))
         };
-        let s = sides(new.clone(), &live, None, &rule("[existing, new]"));
+        let s = sides(new.clone(), live.clone(), None, &rule("[existing, new]"));
         assert_eq!(s.new, s.existing);
-        let s = sides(new.clone(), &live, None, &rule("[new, existing]"));
+        let s = sides(new.clone(), live.clone(), None, &rule("[new, existing]"));
         assert_ne!(s.new, s.existing);
         let rm = cfg_with("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: remove\n  resourceMatchers: [{allMatcher: {}}]");
-        let s = sides(new.clone(), &live, None, &rm);
+        let s = sides(new.clone(), live.clone(), None, &rm);
         assert!(s.new.get("spec").unwrap().get("replicas").is_none());
     }
 
@@ -314,7 +332,7 @@ mod tests {
         let cfg = cfg_with("kind: Config\nrebaseRules:\n- path: [spec, containers, {allIndexes: true}, image]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]\n- path: [spec, containers, {index: 1}, args]\n  type: remove\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]");
         let new = y("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a:2}, {name: b, image: b:2, args: [x]}]}");
         let live = y("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: n1, containers: [{name: a, image: a:1}, {name: b, image: b:1}]}");
-        let s = sides(new.clone(), &live, None, &cfg);
+        let s = sides(new.clone(), live.clone(), None, &cfg);
         assert_eq!(s.new, s.existing);
     }
 
@@ -324,7 +342,7 @@ mod tests {
             "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}]",
         );
         let live = y("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}\nsecrets: [{name: mine}, {name: sa-token-abcde}]\nimagePullSecrets: [{name: sa-dockercfg-x}]");
-        let s = sides(new.clone(), &live, None, &Config::defaults());
+        let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         assert_eq!(s.new, s.existing);
     }
 
@@ -333,9 +351,9 @@ mod tests {
         let new = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}");
         let live = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v, added-by-server: x}\nstatus: {a: b}");
         let orig = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}");
-        let s = sides(new.clone(), &live, Some(&orig), &Config::defaults());
+        let s = sides(new.clone(), live.clone(), Some(&orig), &Config::defaults());
         assert_eq!(s.new, s.existing);
-        let s = sides(new.clone(), &live, None, &Config::defaults());
+        let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         assert_ne!(s.new, s.existing);
         assert!(s.existing.get("status").is_none());
     }

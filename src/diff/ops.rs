@@ -40,7 +40,7 @@ impl Default for Options {
 }
 
 /// Live objects by identity, in the order the source listed them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct LiveIndex {
     objects: Vec<(ResourceId, Value)>,
     by_id: HashMap<ResourceId, usize>,
@@ -66,6 +66,14 @@ impl LiveIndex {
 
     pub fn get(&self, id: &ResourceId) -> Option<&Value> {
         self.by_id.get(id).map(|&i| &self.objects[i].1)
+    }
+
+    /// Moves an object out (the diff edits live copies in place instead of cloning them);
+    /// its identity stays listed, holding null.
+    pub fn take(&mut self, id: &ResourceId) -> Option<Value> {
+        let &i = self.by_id.get(id)?;
+        self.by_id.remove(id);
+        Some(std::mem::take(&mut self.objects[i].1))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &(ResourceId, Value)> {
@@ -155,7 +163,7 @@ fn original_of(live: &Value) -> Option<Value> {
 pub fn diff_session(
     set: &ManifestSet,
     configs: &[SourcedDoc],
-    live: &LiveIndex,
+    live: LiveIndex,
     opts: &Options,
 ) -> Result<SessionDiff> {
     diff_session_filtered(set, configs, live, opts, None)
@@ -166,7 +174,7 @@ pub fn diff_session(
 pub fn diff_session_filtered(
     set: &ManifestSet,
     configs: &[SourcedDoc],
-    live: &LiveIndex,
+    mut live: LiveIndex,
     opts: &Options,
     filter: Option<&Filter>,
 ) -> Result<SessionDiff> {
@@ -197,16 +205,22 @@ pub fn diff_session_filtered(
         _ => None,
     };
 
-    let changes = super::par_map(&resources, |r| {
-        let l = live.get(&r.id);
+    let pairs: Vec<(&Resource, Option<Value>)> =
+        resources.iter().map(|&r| (r, live.take(&r.id))).collect();
+    let changes = super::par_map(pairs, |(r, l)| {
+        // The filter looks at the live object as listed; the diff consumes it.
+        let listed = filter.and(l.clone());
         let c = diff_resource(r, l, &cfg, &key, stamp.as_deref(), opts)
             .with_context(|| format!("{}: {}", r.source, r.id))?;
-        Ok(keep(filter, c.op, &c.id, Some(&r.object), l).then_some(c))
+        Ok(keep(filter, c.op, &c.id, Some(&r.object), listed.as_ref()).then_some(c))
     })?;
     let mut changes: Vec<Change> = changes.into_iter().flatten().collect();
     // Deletes in identity order (kind, then namespace and name), whatever order the source
     // listed them in, so cluster and snapshot reports are identical.
-    let mut leftovers: Vec<&(ResourceId, Value)> = live.iter().collect();
+    let mut leftovers: Vec<&(ResourceId, Value)> = live
+        .iter()
+        .filter(|(id, _)| !rendered.contains(id))
+        .collect();
     leftovers.sort_by(|a, b| {
         (&a.0.group, &a.0.kind, &a.0.namespace, &a.0.name).cmp(&(
             &b.0.group,
@@ -280,7 +294,7 @@ fn api_version(obj: &Value) -> String {
 
 fn diff_resource(
     r: &Resource,
-    live: Option<&Value>,
+    live: Option<Value>,
     cfg: &Config,
     key: &str,
     stamp: Option<&str>,
@@ -322,7 +336,7 @@ fn diff_resource(
             ));
             return Ok(change);
         }
-        let mut new = object.clone();
+        let mut new = object;
         if let Some(v) = stamp {
             ownership::insert_labels(&mut new, &r.id, key, v, cfg);
         }
@@ -334,12 +348,12 @@ fn diff_resource(
         change.reason = Some(format!("annotated {EXISTS_ANNOTATION} and present"));
         return Ok(change);
     }
-    let live_owner = ownership::owner_of(live, key);
+    let live_owner = ownership::owner_of(&live, key);
     let conflict = match (&opts.ownership, live_owner) {
         (Ownership::App { value, .. }, Some(owner)) if value.as_deref() != Some(owner) => {
             Some(format!(
                 "owned by another kapp app (label {}={owner}){}",
-                if ownership::label(live, key).is_some() {
+                if ownership::label(&live, key).is_some() {
                     key
                 } else {
                     ownership::APP_LABEL
@@ -352,7 +366,7 @@ fn diff_resource(
         }
         (Ownership::Labels { value, .. }, Some(owner)) if value != owner => Some(format!(
             "owned by another app (label {}={owner}); this app's label is {key}={value}",
-            if ownership::label(live, key).is_some() {
+            if ownership::label(&live, key).is_some() {
                 key
             } else {
                 ownership::APP_LABEL
@@ -370,7 +384,7 @@ fn diff_resource(
         ownership::insert_labels(&mut new, &r.id, key, v, cfg);
     }
     let original = if opts.against_original && !has(DISABLE_ORIGINAL_ANNOTATION) {
-        original_of(live)
+        original_of(&live)
     } else {
         None
     };
@@ -429,7 +443,7 @@ mod tests {
         live: &LiveIndex,
         opts: &Options,
     ) -> Result<SessionDiff> {
-        super::diff_session(&s.0, &s.1, live, opts)
+        super::diff_session(&s.0, &s.1, live.clone(), opts)
     }
 
     fn ops(d: &SessionDiff) -> Vec<(String, Op)> {

@@ -62,6 +62,14 @@ impl Path {
         Ok(Path(segs))
     }
 
+    /// The top-level field the path starts at (`None`: it cannot reach into a map).
+    pub fn first_key(&self) -> Option<&str> {
+        match self.0.first() {
+            Some(Seg::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
     fn last_key(&self) -> Result<(&[Seg], &str)> {
         match self.0.split_last() {
             Some((Seg::Key(k), rest)) => Ok((rest, k)),
