@@ -121,7 +121,7 @@ impl Kubectl {
     fn get_json(&self, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
         let out = self.run(args, stdin)?;
         let mut objects = Vec::new();
-        super::lean::parse_json_objects(&out, &"kubectl output", &mut objects)
+        super::lean::parse_json_objects(out.as_slice(), &"kubectl output", &mut objects)
             .context("kubectl printed invalid JSON")?;
         Ok(objects)
     }

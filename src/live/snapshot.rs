@@ -22,9 +22,7 @@ impl Snapshot {
         let files = files_of(path)?;
         let mut objects = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f)
-                .with_context(|| format!("reading live snapshot {}", f.display()))?;
-            parse_into(&text, &f, &mut objects)?;
+            parse_file(&f, &mut objects)?;
         }
         Ok(Snapshot::from_objects(objects))
     }
@@ -76,13 +74,38 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// JSON files may hold several concatenated values; YAML files several documents.
-fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
-    let json_like =
-        file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
-    if json_like {
-        return super::lean::parse_json_objects(text.as_bytes(), &file.display(), out);
+/// JSON files may hold several concatenated values; YAML files several documents. JSON is
+/// read in chunks as it is parsed (snapshots are large); YAML whole.
+fn parse_file(file: &Path, out: &mut Vec<Value>) -> Result<()> {
+    use std::io::Read;
+    let what = || format!("reading live snapshot {}", file.display());
+    let mut f = std::fs::File::open(file).with_context(what)?;
+    let mut head = [0u8; 512];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]).with_context(what)? {
+            0 => break,
+            k => n += k,
+        }
     }
+    let head = &head[..n];
+    let first = head
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(head)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace());
+    if file.extension().is_some_and(|e| e == "json") || first == Some(&b'{') {
+        return super::lean::parse_json_objects(head.chain(f), &file.display(), out);
+    }
+    let mut bytes = head.to_vec();
+    f.read_to_end(&mut bytes).with_context(what)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{}: live snapshot is not UTF-8 text", file.display()))?;
+    parse_into(&text, file, out)
+}
+
+/// Parses a YAML snapshot's text.
+fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
     let docs = crate::yaml::parse_stream(text, crate::yaml::Limits::default())
         .with_context(|| format!("{}: live snapshot", file.display()))?;
     for d in docs {
