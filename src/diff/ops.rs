@@ -5,6 +5,7 @@ use super::filter::{Filter, Subject};
 use super::normalize;
 use super::ownership::{self, Ownership};
 use super::text::sorted_yaml;
+use super::versioned::{self, Item, Versions};
 use super::{changed_paths, Change, Op, SessionDiff};
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
@@ -172,7 +173,7 @@ pub fn diff_session_filtered(
 ) -> Result<SessionDiff> {
     let (cfg, resources) = split_config(set, configs)?;
     let key = opts.ownership.key().to_string();
-    let rendered: HashSet<&ResourceId> = resources.iter().map(|r| &r.id).collect();
+    let versions = Versions::of(live, &opts.ownership);
 
     // Owner label values that count as "this app" (for deletes and label insertion).
     let owners: Vec<String> = match &opts.ownership {
@@ -181,7 +182,8 @@ pub fn diff_session_filtered(
         Ownership::Inferred => {
             let mut seen = Vec::new();
             for r in &resources {
-                if let Some(v) = live.get(&r.id).and_then(|l| ownership::owner_of(l, &key)) {
+                let l = versions.live_of(r, live);
+                if let Some(v) = l.and_then(|l| ownership::owner_of(l, &key)) {
                     if !seen.iter().any(|s| s == v) {
                         seen.push(v.to_string());
                     }
@@ -197,11 +199,31 @@ pub fn diff_session_filtered(
         _ => None,
     };
 
-    let changes = super::par_map(&resources, |r| {
+    let diff = |r: &Resource, l: Option<&Value>| {
+        diff_resource(r, l, &cfg, &key, stamp.as_deref(), opts)
+            .with_context(|| format!("{}: {}", r.source, r.id))
+    };
+    let resolved = versioned::resolve(&resources, &versions, live, &cfg, diff)?;
+    // Live objects a rendered object accounts for: not deletes.
+    let rendered: HashSet<&ResourceId> = resolved
+        .items
+        .iter()
+        .filter_map(|i| i.plain().map(|r| &r.id))
+        .chain(&resolved.kept)
+        .collect();
+    let diff_plain = |r: &Resource| {
         let l = live.get(&r.id);
-        let c = diff_resource(r, l, &cfg, &key, stamp.as_deref(), opts)
-            .with_context(|| format!("{}: {}", r.source, r.id))?;
+        let c = diff(r, l)?;
         Ok(keep(filter, c.op, &c.id, Some(&r.object), l).then_some(c))
+    };
+    let changes = super::par_map(&resolved.items, |item| match item {
+        Item::Plain(r) => diff_plain(r),
+        Item::Rewritten(r) => diff_plain(r),
+        Item::Decided(d) => {
+            let l = d.existing.as_ref().and_then(|id| live.get(id));
+            let c = &d.change;
+            Ok(keep(filter, c.op, &c.id, d.new.as_ref(), l).then(|| c.clone()))
+        }
     })?;
     let mut changes: Vec<Change> = changes.into_iter().flatten().collect();
     // Deletes in identity order (kind, then namespace and name), whatever order the source
