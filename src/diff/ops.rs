@@ -268,7 +268,17 @@ pub fn diff_session_filtered(
     Ok(SessionDiff {
         session: set.session.clone(),
         changes,
-        warnings: cfg.unsupported.clone(),
+        warnings: cfg
+            .unsupported
+            .iter()
+            .cloned()
+            .chain(versioned::unfound_versions(
+                &resources,
+                &versions,
+                &opts.ownership,
+                &owners,
+            ))
+            .collect(),
         mask_rules: cfg.mask_rules.clone(),
     })
 }

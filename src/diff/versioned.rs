@@ -110,6 +110,32 @@ impl Versions {
     }
 }
 
+/// Without an app, kpipe lists live objects by the app label found on rendered objects' live
+/// copies; with none found, versions cannot be found either: say so rather than show first
+/// versions as if certain.
+pub fn unfound_versions(
+    resources: &[&Resource],
+    versions: &Versions,
+    owner: &Ownership,
+    owners: &[String],
+) -> Option<String> {
+    if !matches!(owner, Ownership::Inferred) || !owners.is_empty() || !versions.by_base.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = resources
+        .iter()
+        .filter(|r| versions.applies_to(r))
+        .map(|r| r.id.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{VERSIONED_ANNOTATION} ({}): no rendered object's live copy names the kapp app, so live versions cannot be found and first versions are shown; name the app with --app",
+        names.join(", ")
+    ))
+}
+
 /// A rendered object after versioning.
 #[derive(Debug)]
 pub enum Item<'a> {
@@ -866,6 +892,30 @@ spec:
             ops(&d),
             vec![("cm-ver-1".into(), Op::Create), ("cm".into(), Op::Delete)]
         );
+    }
+
+    #[test]
+    fn without_an_app_unfound_versions_are_a_warning() {
+        let d = run_with(&[CM], &[], &Options::default()).unwrap();
+        assert_eq!(ops(&d), vec![("cm-ver-1".into(), Op::Create)]);
+        assert_eq!(d.warnings.len(), 1);
+        assert!(
+            d.warnings[0].contains("kapp.k14s.io/versioned (cm)")
+                && d.warnings[0].contains("--app"),
+            "{:?}",
+            d.warnings
+        );
+        // The versions are in the live set: found through their own app label.
+        let d = run_with(
+            &[CM],
+            &[version("cm-ver-1", "{a: '1'}")],
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(ops(&d), vec![("cm-ver-1".into(), Op::Noop)]);
+        assert!(d.warnings.is_empty());
+        // Named app: nothing to warn about.
+        assert!(run(&[CM], &[]).warnings.is_empty());
     }
 
     #[test]
