@@ -800,6 +800,29 @@ spec:
     }
 
     #[test]
+    fn diff_filter_sees_the_versioned_change() {
+        let live = applied(&run(&[CM, WEB], &[]));
+        let s = set(&[CM_CHANGED, WEB]);
+        let filtered = |f: &str| {
+            let f = crate::diff::filter::Filter::parse(f).unwrap();
+            let d = crate::diff::ops::diff_session_filtered(
+                &s.0,
+                &s.1,
+                &LiveIndex::new(live.clone()),
+                &app(),
+                Some(&f),
+            )
+            .unwrap();
+            ops(&d)
+        };
+        assert_eq!(filtered("update"), vec![("web".into(), Op::Update)]);
+        assert_eq!(
+            filtered(r#"{"newResource":{"names":["cm-ver-*"]}}"#),
+            vec![("cm-ver-2".into(), Op::Create)]
+        );
+    }
+
+    #[test]
     fn old_versions_beyond_num_versions_are_deleted() {
         let live = [
             version("cm-ver-1", "{a: '0'}"),
