@@ -487,3 +487,122 @@ fn json_snapshot_with_server_fields() {
         "{out}"
     );
 }
+
+/// kapp versioned resources, on `versioned/` (web-config-ver-1 and -ver-2 live, the Deployment
+/// reading ver-2): `kpipe diff -n demo --files versioned/<config> versioned/desired/web.yaml
+/// --live <live> --app <label>` plus `args`.
+fn versioned(config: &str, live: &str, args: &[&str]) -> (i32, String, String) {
+    let config = format!("versioned/{config}");
+    let mut all = vec![
+        "--files",
+        &config,
+        "versioned/desired/web.yaml",
+        "--live",
+        live,
+        "--app",
+        APP_LABEL,
+    ];
+    all.extend_from_slice(args);
+    diff(&all)
+}
+
+#[test]
+fn versioned_change_creates_the_next_version_and_updates_references() {
+    let (code, out, err) = versioned("desired/web-config.yaml", "versioned/live", &[]);
+    assert_eq!(code, 1, "{err}");
+    // kapp's output: the create block is the diff against ver-2; the Deployment's
+    // references move to ver-3; ver-1 and ver-2 are kept (not shown).
+    insta::assert_snapshot!("versioned_text", out);
+    let (_, out, _) = versioned(
+        "desired/web-config.yaml",
+        "versioned/live",
+        &["--report", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let created = &v["sessions"][0]["resources"][0];
+    assert_eq!(created["op"], "create");
+    assert_eq!(created["name"], "web-config-ver-3");
+    assert_eq!(
+        created["changedPaths"],
+        serde_json::json!(["data.LOG_LEVEL"])
+    );
+    assert!(
+        created["diff"]
+            .as_str()
+            .unwrap()
+            .contains("  2     -   LOG_LEVEL: info\n      2 +   LOG_LEVEL: debug\n"),
+        "{created}"
+    );
+}
+
+#[test]
+fn versioned_unchanged_keeps_the_latest_version() {
+    let (code, out, err) = versioned("unchanged/web-config.yaml", "versioned/live", &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("@@"), "{out}");
+    assert!(
+        out.contains("Op: 0 create, 0 delete, 0 update, 2 noop"),
+        "{out}"
+    );
+    let (_, out, _) = versioned(
+        "unchanged/web-config.yaml",
+        "versioned/live",
+        &["--report", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = v["sessions"][0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["web-config-ver-2", "web"]);
+}
+
+#[test]
+fn versioned_num_versions_deletes_older_versions() {
+    let (code, out, err) = versioned(
+        "keep-one/web-config.yaml",
+        "versioned/live",
+        &["--report", "table"],
+    );
+    assert_eq!(code, 1, "{err}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("web")).collect();
+    assert_eq!(
+        rows,
+        vec![
+            "demo       web               Deployment  update  -",
+            "^          web-config-ver-1  ConfigMap   delete  -",
+            "^          web-config-ver-3  ConfigMap   create  -",
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn versioned_first_deploy_creates_version_one() {
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out, err) = versioned(
+        "desired/web-config.yaml",
+        empty.path().to_str().unwrap(),
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("@@ create configmap/web-config-ver-1 (v1) namespace: demo @@"),
+        "{out}"
+    );
+    assert!(
+        out.contains("     11 +   name: web-config-ver-1\n"),
+        "{out}"
+    );
+    // Both references in the Deployment point at the new name.
+    assert_eq!(
+        out.matches("+             name: web-config-ver-1\n")
+            .count()
+            + out.matches("+           name: web-config-ver-1\n").count(),
+        2,
+        "{out}"
+    );
+    assert!(!out.contains("name: web-config\n"), "{out}");
+}

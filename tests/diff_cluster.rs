@@ -295,3 +295,41 @@ fn tanzu_context_supplies_kubeconfig() {
     );
     assert!(text.contains("LOG_LEVEL: debug"), "{text}");
 }
+
+/// Versions of a `kapp.k14s.io/versioned` object are found in the cluster by the app label
+/// (their names are not the rendered ones): the report equals the snapshot's.
+#[test]
+fn cluster_finds_versions_like_the_snapshot() {
+    if support::skip_without_kubectl() {
+        return;
+    }
+    let text = std::fs::read_to_string(fixtures().join("versioned/live/web.yaml")).unwrap();
+    let emu = Emulator::builder()
+        .namespace("demo")
+        .objects(support::emulator::parse_documents(&text).unwrap())
+        .start();
+    let files = ["--files", "versioned/desired", "--app", APP_LABEL];
+    let (code_c, cluster, err) = kpipe(Some(&emu), &files);
+    assert_eq!(code_c, 1, "{err}");
+    assert!(
+        cluster.contains("@@ create configmap/web-config-ver-3 (v1) namespace: demo @@"),
+        "{cluster}"
+    );
+    let snap = Command::cargo_bin("kpipe")
+        .unwrap()
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .args([
+            "diff",
+            "-n",
+            "demo",
+            "--color",
+            "never",
+            "--live",
+            "versioned/live",
+        ])
+        .args(files)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(snap.stdout).unwrap(), cluster);
+}

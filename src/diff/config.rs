@@ -42,6 +42,24 @@ pub struct PathRule {
     pub matchers: Vec<Matcher>,
 }
 
+/// A `templateRules` entry: when a versioned object matching `matchers` gets a new name, the
+/// references `refs` describe are rewritten to it (kapp-diff-semantics.md §1.5).
+#[derive(Debug, Clone)]
+pub struct TemplateRule {
+    pub matchers: Vec<Matcher>,
+    pub refs: Vec<ObjectRefRule>,
+}
+
+/// One `affectedResources.objectReferences` entry: the maps at `path` in objects matching
+/// `matchers` are object references (`{name, namespace?, kind?, apiVersion?}`).
+#[derive(Debug, Clone)]
+pub struct ObjectRefRule {
+    pub path: Path,
+    pub matchers: Vec<Matcher>,
+    /// The key holding the name when it is not `name` (`secretName` in Secret volumes).
+    pub name_key: Option<String>,
+}
+
 /// The effective Config: defaults first, then user Configs in input order (lists concatenate).
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -54,6 +72,7 @@ pub struct Config {
     pub ownership_label_rules: Vec<PathRule>,
     pub label_scoping_rules: Vec<PathRule>,
     pub additional_labels: Mapping,
+    pub template_rules: Vec<TemplateRule>,
     /// Rules kpipe cannot evaluate (ytt overlays in user Configs), described for the report.
     pub unsupported: Vec<String>,
 }
@@ -151,6 +170,13 @@ impl Config {
                 "labelscopingrules" => {
                     push_path_rules(&mut self.label_scoping_rules, v, "labelScopingRules")?
                 }
+                "templaterules" => {
+                    for (i, r) in seq(v).iter().enumerate() {
+                        self.template_rules.push(
+                            parse_template(r).with_context(|| format!("templateRules[{i}]"))?,
+                        );
+                    }
+                }
                 "additionallabels" => {
                     if let Value::Mapping(l) = v {
                         for (lk, lv) in l {
@@ -216,6 +242,50 @@ fn parse_rebase(r: &Value) -> Result<Option<RebaseRule>> {
         paths: paths_of(r)?,
         kind,
         matchers: matchers_of(r)?,
+    }))
+}
+
+/// `key` of a map, matched case-insensitively as Go's JSON decoder does.
+fn field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let Value::Mapping(m) = v else { return None };
+    m.iter()
+        .find(|(k, _)| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(key)))
+        .map(|(_, v)| v)
+}
+
+fn parse_template(r: &Value) -> Result<TemplateRule> {
+    let refs = seq(field(r, "affectedResources")
+        .and_then(|a| field(a, "objectReferences"))
+        .unwrap_or(&Value::Null))
+    .iter()
+    .enumerate()
+    .filter_map(|(i, o)| {
+        parse_object_ref(o)
+            .with_context(|| format!("affectedResources.objectReferences[{i}]"))
+            .transpose()
+    })
+    .collect::<Result<Vec<_>>>()?;
+    Ok(TemplateRule {
+        matchers: matchers_of(r)?,
+        refs,
+    })
+}
+
+/// `None` without a path: kapp then looks at the object's top level, which holds no reference.
+fn parse_object_ref(o: &Value) -> Result<Option<ObjectRefRule>> {
+    let Some(p) = field(o, "path") else {
+        return Ok(None);
+    };
+    let name_key = match field(o, "nameKey") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(k)) if k.is_empty() => None,
+        Some(Value::String(k)) => Some(k.clone()),
+        Some(_) => bail!("nameKey must be a string"),
+    };
+    Ok(Some(ObjectRefRule {
+        path: Path::parse(p).context("path")?,
+        matchers: matchers_of(o)?,
+        name_key,
     }))
 }
 
@@ -407,6 +477,90 @@ labelScopingRules:
           - apiGroupKindMatcher: {apiGroup: extensions, kind: DaemonSet}
           - apiGroupKindMatcher: {apiGroup: batch, kind: Job}
           - apiVersionKindMatcher: {apiVersion: policy/v1beta1, kind: PodDisruptionBudget}
+templateRules:
+- resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: ConfigMap}}]
+  affectedResources:
+    objectReferences:
+    - path: [spec, template, spec, containers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, configMapKeyRef]
+      resourceMatchers: &withPodTemplate
+      - apiVersionKindMatcher: {apiVersion: apps/v1, kind: Deployment}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta2, kind: Deployment}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: Deployment}
+      - apiVersionKindMatcher: {apiVersion: extensions/v1beta1, kind: Deployment}
+      - apiVersionKindMatcher: {apiVersion: apps/v1, kind: ReplicaSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta2, kind: ReplicaSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: ReplicaSet}
+      - apiVersionKindMatcher: {apiVersion: extensions/v1beta1, kind: ReplicaSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1, kind: StatefulSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta2, kind: StatefulSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: StatefulSet}
+      - apiVersionKindMatcher: {apiVersion: extensions/v1beta1, kind: StatefulSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1, kind: DaemonSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta2, kind: DaemonSet}
+      - apiVersionKindMatcher: {apiVersion: apps/v1beta1, kind: DaemonSet}
+      - apiVersionKindMatcher: {apiVersion: extensions/v1beta1, kind: DaemonSet}
+      - apiVersionKindMatcher: {apiVersion: batch/v1, kind: Job}
+    - {path: [spec, template, spec, containers, {allIndexes: true}, envFrom, {allIndexes: true}, configMapRef], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, initContainers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, configMapKeyRef], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, initContainers, {allIndexes: true}, envFrom, {allIndexes: true}, configMapRef], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, volumes, {allIndexes: true}, projected, sources, {allIndexes: true}, configMap], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, volumes, {allIndexes: true}, configMap], resourceMatchers: *withPodTemplate}
+    - path: [spec, jobTemplate, spec, template, spec, containers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, configMapKeyRef]
+      resourceMatchers: &cronJob
+      - apiVersionKindMatcher: {apiVersion: batch/v1, kind: CronJob}
+      - apiVersionKindMatcher: {apiVersion: batch/v1beta1, kind: CronJob}
+      - apiVersionKindMatcher: {apiVersion: batch/v2alpha1, kind: CronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, containers, {allIndexes: true}, envFrom, {allIndexes: true}, configMapRef], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, initContainers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, configMapKeyRef], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, initContainers, {allIndexes: true}, envFrom, {allIndexes: true}, configMapRef], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, volumes, {allIndexes: true}, projected, sources, {allIndexes: true}, configMap], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, volumes, {allIndexes: true}, configMap], resourceMatchers: *cronJob}
+    - path: [spec, volumes, {allIndexes: true}, configMap]
+      resourceMatchers: &pod [{apiVersionKindMatcher: {apiVersion: v1, kind: Pod}}]
+    - path: [spec, fetch, {allIndexes: true}, inline, pathsFrom, {allIndexes: true}, configMapRef]
+      resourceMatchers: &app [{apiVersionKindMatcher: {apiVersion: kappctrl.k14s.io/v1alpha1, kind: App}}]
+    - {path: [spec, template, {allIndexes: true}, ytt, inline, pathsFrom, {allIndexes: true}, configMapRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, ytt, valuesFrom, {allIndexes: true}, configMapRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, helmTemplate, valuesFrom, {allIndexes: true}, configMapRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, cue, valuesFrom, {allIndexes: true}, configMapRef], resourceMatchers: *app}
+    - path: [spec, fetch, inline, pathsFrom, {allIndexes: true}, configMapRef]
+      resourceMatchers: &packageRepository [{apiVersionKindMatcher: {apiVersion: packaging.carvel.dev/v1alpha1, kind: PackageRepository}}]
+- resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: Secret}}]
+  affectedResources:
+    objectReferences:
+    - {path: [spec, template, spec, containers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, secretKeyRef], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, containers, {allIndexes: true}, envFrom, {allIndexes: true}, secretRef], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, initContainers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, secretKeyRef], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, initContainers, {allIndexes: true}, envFrom, {allIndexes: true}, secretRef], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, imagePullSecrets, {allIndexes: true}], resourceMatchers: *withPodTemplate}
+    - {path: [spec, template, spec, volumes, {allIndexes: true}, secret], resourceMatchers: *withPodTemplate, nameKey: secretName}
+    - {path: [spec, template, spec, volumes, {allIndexes: true}, projected, sources, {allIndexes: true}, secret], resourceMatchers: *withPodTemplate}
+    - {path: [spec, jobTemplate, spec, template, spec, containers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, secretKeyRef], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, containers, {allIndexes: true}, envFrom, {allIndexes: true}, secretRef], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, initContainers, {allIndexes: true}, env, {allIndexes: true}, valueFrom, secretKeyRef], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, initContainers, {allIndexes: true}, envFrom, {allIndexes: true}, secretRef], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, imagePullSecrets, {allIndexes: true}], resourceMatchers: *cronJob}
+    - {path: [spec, jobTemplate, spec, template, spec, volumes, {allIndexes: true}, secret], resourceMatchers: *cronJob, nameKey: secretName}
+    - {path: [spec, jobTemplate, spec, template, spec, volumes, {allIndexes: true}, projected, sources, {allIndexes: true}, secret], resourceMatchers: *cronJob}
+    - {path: [spec, volumes, {allIndexes: true}, secret], resourceMatchers: *pod, nameKey: secretName}
+    - {path: [spec, imagePullSecrets, {allIndexes: true}], resourceMatchers: *pod}
+    - {path: [imagePullSecrets, {allIndexes: true}], resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: ServiceAccount}}]}
+    - {path: [secrets, {allIndexes: true}], resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: ServiceAccount}}]}
+    - {path: [spec, cluster, kubeconfigSecretRef], resourceMatchers: *app}
+    - {path: [spec, fetch, {allIndexes: true}, inline, pathsFrom, {allIndexes: true}, secretRef], resourceMatchers: *app}
+    - {path: [spec, fetch, {allIndexes: true}, imgpkgBundle, secretRef], resourceMatchers: *app}
+    - {path: [spec, fetch, {allIndexes: true}, http, secretRef], resourceMatchers: *app}
+    - {path: [spec, fetch, {allIndexes: true}, git, secretRef], resourceMatchers: *app}
+    - {path: [spec, fetch, {allIndexes: true}, helmChart, repository, secretRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, ytt, inline, pathsFrom, {allIndexes: true}, secretRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, ytt, valuesFrom, {allIndexes: true}, secretRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, helmTemplate, valuesFrom, {allIndexes: true}, secretRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, cue, valuesFrom, {allIndexes: true}, secretRef], resourceMatchers: *app}
+    - {path: [spec, template, {allIndexes: true}, sops, pgp, privateKeySecretRef], resourceMatchers: *app}
+    - path: [spec, values, {allIndexes: true}, secretRef]
+      resourceMatchers: &packageInstall [{apiVersionKindMatcher: {apiVersion: packaging.carvel.dev/v1alpha1, kind: PackageInstall}}]
+    - {path: [spec, cluster, kubeconfigSecretRef], resourceMatchers: *packageInstall}
+    - {path: [spec, fetch, inline, pathsFrom, {allIndexes: true}, secretRef], resourceMatchers: *packageRepository}
 "#;
 
 #[cfg(test)]
@@ -432,6 +586,13 @@ mod tests {
         assert_eq!(c.mask_rules[0].paths.len(), 2);
         assert_eq!(c.ownership_label_rules.len(), 4);
         assert_eq!(c.label_scoping_rules.len(), 2);
+        // kapp's two default template rules: ConfigMap (19 places) and Secret (32).
+        assert_eq!(c.template_rules.len(), 2);
+        assert_eq!(c.template_rules[0].refs.len(), 19);
+        assert_eq!(c.template_rules[1].refs.len(), 32);
+        let secret_volume = &c.template_rules[1].refs[5];
+        assert_eq!(secret_volume.name_key.as_deref(), Some("secretName"));
+        assert_eq!(secret_volume.matchers.len(), 17);
     }
 
     #[test]
@@ -466,6 +627,33 @@ mod tests {
                 .unwrap_err()
         );
         assert!(e.contains("copy` or `remove"), "{e}");
+    }
+
+    #[test]
+    fn user_template_rules_append() {
+        let mut c = Config::defaults();
+        c.add_doc(&y(
+            "kind: Config\nTemplateRules:\n- resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: ConfigMap}}]\n  affectedResources:\n    ObjectReferences:\n    - path: [spec, configRef]\n      resourceMatchers: [{apiGroupKindMatcher: {apiGroup: x.io, kind: Thing}}]\n      NameKey: cm\n    - resourceMatchers: [{allMatcher: {}}]\n",
+        ))
+        .unwrap();
+        assert_eq!(c.template_rules.len(), 3);
+        // The entry without a path reaches no reference: dropped.
+        let r = &c.template_rules[2];
+        assert_eq!(r.refs.len(), 1);
+        assert_eq!(r.refs[0].path, Path::keys(&["spec", "configRef"]));
+        assert_eq!(r.refs[0].name_key.as_deref(), Some("cm"));
+        let e = format!(
+            "{:#}",
+            c.clone()
+                .add_doc(&y("kind: Config\ntemplateRules:\n- affectedResources: {objectReferences: [{path: [], nameKey: x}]}"))
+                .unwrap_err()
+        );
+        assert!(
+            e.contains("templateRules[0]")
+                && e.contains("objectReferences[0]")
+                && e.contains("path"),
+            "{e}"
+        );
     }
 
     #[test]

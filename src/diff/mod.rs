@@ -3,7 +3,9 @@
 //! Flow: split kapp `Config` documents from each rendered set ([`config`]), pair rendered and
 //! live objects by identity and decide an op per resource ([`ops`]), normalizing both sides
 //! the way kapp does ([`normalize`], [`ownership`]); report writers ([`report`]) render line
-//! diffs ([`text`]) with Secret values masked ([`mask`]).
+//! diffs ([`text`]) with Secret values masked ([`mask`]). Objects annotated
+//! `kapp.k14s.io/versioned` are named, diffed and referenced as kapp versions them
+//! ([`versioned`]).
 
 pub mod cmd;
 pub mod config;
@@ -16,6 +18,7 @@ pub mod ownership;
 pub mod path;
 pub mod report;
 pub mod text;
+pub mod versioned;
 
 use crate::manifest::{ResourceId, SourceLoc};
 use serde::Serialize;

@@ -5,6 +5,7 @@ use super::filter::{Filter, Subject};
 use super::normalize;
 use super::ownership::{self, Ownership};
 use super::text::sorted_yaml;
+use super::versioned::{self, Item, Versions};
 use super::{changed_paths, Change, Op, SessionDiff};
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
@@ -180,7 +181,7 @@ pub fn diff_session_filtered(
 ) -> Result<SessionDiff> {
     let (cfg, resources) = split_config(set, configs)?;
     let key = opts.ownership.key().to_string();
-    let rendered: HashSet<&ResourceId> = resources.iter().map(|r| &r.id).collect();
+    let versions = Versions::of(&live, &opts.ownership);
 
     // Owner label values that count as "this app" (for deletes and label insertion).
     let owners: Vec<String> = match &opts.ownership {
@@ -189,7 +190,8 @@ pub fn diff_session_filtered(
         Ownership::Inferred => {
             let mut seen = Vec::new();
             for r in &resources {
-                if let Some(v) = live.get(&r.id).and_then(|l| ownership::owner_of(l, &key)) {
+                let l = versions.live_of(r, &live);
+                if let Some(v) = l.and_then(|l| ownership::owner_of(l, &key)) {
                     if !seen.iter().any(|s| s == v) {
                         seen.push(v.to_string());
                     }
@@ -205,9 +207,43 @@ pub fn diff_session_filtered(
         _ => None,
     };
 
-    let pairs: Vec<(&Resource, Option<Value>)> =
-        resources.iter().map(|&r| (r, live.take(&r.id))).collect();
-    let changes = super::par_map(pairs, |(r, l)| {
+    // Versioned objects are decided on borrowed live copies (rare; they may be diffed twice).
+    let diff_ref = |r: &Resource, l: Option<&Value>| {
+        diff_resource(r, l.cloned(), &cfg, &key, stamp.as_deref(), opts)
+            .with_context(|| format!("{}: {}", r.source, r.id))
+    };
+    let resolved = versioned::resolve(&resources, &versions, &live, &cfg, diff_ref)?;
+    // Live objects a rendered object accounts for: not deletes.
+    let rendered: HashSet<&ResourceId> = resolved
+        .items
+        .iter()
+        .filter_map(|i| i.plain().map(|r| &r.id))
+        .chain(&resolved.kept)
+        .collect();
+    // Everything else moves its live object into the diff, which edits it in place.
+    let pairs: Vec<(&Item, Option<Value>)> = resolved
+        .items
+        .iter()
+        .map(|i| {
+            let l = match i {
+                Item::Plain(r) => live.take(&r.id),
+                Item::Rewritten(r) => live.take(&r.id),
+                Item::Decided(d) => filter
+                    .and(d.existing.as_ref())
+                    .and_then(|id| live.get(id).cloned()),
+            };
+            (i, l)
+        })
+        .collect();
+    let changes = super::par_map(pairs, |(item, l)| {
+        let (r, l) = match item {
+            Item::Plain(r) => (*r, l),
+            Item::Rewritten(r) => (&**r, l),
+            Item::Decided(d) => {
+                let c = &d.change;
+                return Ok(keep(filter, c.op, &c.id, d.new.as_ref(), l.as_ref()).then(|| c.clone()));
+            }
+        };
         // The filter looks at the live object as listed; the diff consumes it.
         let listed = filter.and(l.clone());
         let c = diff_resource(r, l, &cfg, &key, stamp.as_deref(), opts)
@@ -260,7 +296,17 @@ pub fn diff_session_filtered(
     Ok(SessionDiff {
         session: set.session.clone(),
         changes,
-        warnings: cfg.unsupported.clone(),
+        warnings: cfg
+            .unsupported
+            .iter()
+            .cloned()
+            .chain(versioned::unfound_versions(
+                &resources,
+                &versions,
+                &opts.ownership,
+                &owners,
+            ))
+            .collect(),
         mask_rules: cfg.mask_rules.clone(),
     })
 }

@@ -141,6 +141,18 @@ impl Path {
         }
     }
 
+    /// Calls `f` on every map the whole path reaches (kapp's object-reference edits); anything
+    /// else at a location is skipped.
+    pub fn for_each_map(&self, obj: &mut Value, mut f: impl FnMut(&mut Mapping)) {
+        let mut locs = Vec::new();
+        walk(obj, &self.0, Vec::new(), false, &mut locs);
+        for loc in locs {
+            if let Some(Value::Mapping(m)) = get_mut(obj, &loc) {
+                f(m);
+            }
+        }
+    }
+
     /// The value at this path (first match only, for matchers).
     pub fn get<'a>(&self, obj: &'a Value) -> Option<&'a Value> {
         let mut cur = obj;
@@ -292,6 +304,25 @@ mod tests {
         assert!(Path::parse(&y("[]")).is_err());
         assert!(Path::parse(&y("[{foo: 1}]")).is_err());
         assert!(Path::parse(&y("spec")).is_err());
+    }
+
+    #[test]
+    fn for_each_map_reaches_list_items_and_skips_other_values() {
+        let mut o = y("a: [{r: {name: x}}, {r: plain}, {}, {r: {name: y}}]\nb: [{name: z}, 3]");
+        let mut seen = Vec::new();
+        Path::parse(&y("[a, {allIndexes: true}, r]"))
+            .unwrap()
+            .for_each_map(&mut o, |m| {
+                seen.push(m["name"].as_str().unwrap().to_string());
+                m.insert("name".into(), "new".into());
+            });
+        assert_eq!(seen, vec!["x", "y"]);
+        assert_eq!(o["a"][3]["r"]["name"], "new");
+        let mut n = 0;
+        Path::parse(&y("[b, {allIndexes: true}]"))
+            .unwrap()
+            .for_each_map(&mut o, |_| n += 1);
+        assert_eq!(n, 1);
     }
 
     #[test]

@@ -133,9 +133,11 @@ pub(crate) enum Styled {
 
 /// The block's lines with kapp's numbering and context.
 pub(crate) fn block_lines(c: &Change, t: &Texts, context: i64, numbers: bool) -> Vec<Styled> {
-    let records = match c.op {
-        Op::Create => added(&t.right),
-        Op::Delete => removed(&t.left),
+    // By the sides present: a versioned object's next version is a create shown as its diff
+    // against the latest version, as kapp shows it.
+    let records = match (&c.existing, &c.new) {
+        (None, _) => added(&t.right),
+        (_, None) => removed(&t.left),
         _ => diff(&t.left, &t.right),
     };
     with_context(&records, context)
