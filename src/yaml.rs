@@ -762,7 +762,7 @@ fn emit_doc_with(value: &Value, keys: Keys, out: &mut String) {
         Value::Mapping(m) if !m.is_empty() => emit_map(m, 0, keys, out),
         Value::Sequence(s) if !s.is_empty() => emit_seq(s, 0, keys, out),
         other => {
-            emit_inline(other, 0, out);
+            emit_inline(other, keys, out);
             out.push('\n');
         }
     }
@@ -821,7 +821,7 @@ fn emit_entries<'a>(
         if i > 0 || !out.ends_with("- ") {
             pad(out, indent);
         }
-        emit_key(k, out);
+        emit_key(k, keys, out);
         out.push(':');
         emit_child(keys.view(v), indent, true, keys, out);
     }
@@ -860,24 +860,27 @@ fn emit_child(v: &Value, indent: usize, in_map: bool, keys: Keys, out: &mut Stri
         }
         other => {
             out.push(' ');
-            emit_inline(other, indent, out);
+            emit_inline(other, keys, out);
             out.push('\n');
         }
     }
 }
 
-fn emit_key(k: &Value, out: &mut String) {
+fn emit_key(k: &Value, keys: Keys, out: &mut String) {
     match k {
         Value::String(s) if s.contains('\n') => emit_double_quoted(s, out),
-        other => emit_inline(other, 0, out),
+        other => emit_inline(other, keys, out),
     }
 }
 
-fn emit_inline(v: &Value, _indent: usize, out: &mut String) {
+fn emit_inline(v: &Value, keys: Keys, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => emit_number(n, out),
+        Value::String(s) if keys == Keys::Sorted && go_yaml_double_quotes(s) => {
+            emit_double_quoted(s, out)
+        }
         Value::String(s) => emit_string(s, out),
         Value::Mapping(m) if m.is_empty() => out.push_str("{}"),
         Value::Sequence(s) if s.is_empty() => out.push_str("[]"),
@@ -885,7 +888,7 @@ fn emit_inline(v: &Value, _indent: usize, out: &mut String) {
             // Only reached for a non-empty collection as a top-level scalar slot: use flow JSON.
             out.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
         }
-        Value::Tagged(t) => emit_inline(&t.value, 0, out),
+        Value::Tagged(t) => emit_inline(&t.value, keys, out),
     }
 }
 
@@ -935,6 +938,86 @@ pub fn format_float(f: f64) -> String {
     } else {
         format!("{s}.0")
     }
+}
+
+/// go-yaml v2 (how kapp prints a diff) double-quotes a string that would read back as another
+/// type: a number, bool, null, timestamp or base-60 float (`"1"`, `"true"`,
+/// `"2021-09-29T17:27:34Z"`, `"1:20"`); other strings that cannot be plain get single quotes.
+fn go_yaml_double_quotes(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else {
+        return true;
+    };
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return b.len() <= 5 && is_null_or_bool_word(s);
+    }
+    if !matches!(resolve_plain(s), Value::String(_)) {
+        return true;
+    }
+    let digits = b.strip_prefix(b"-").or(b.strip_prefix(b"+")).unwrap_or(b);
+    // Integers beyond 64 bits still read as floats.
+    (!digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+        || go_yaml_timestamp(b)
+        || base60_float(digits)
+}
+
+/// `2006-1-2`, optionally followed by `T`/`t`/space and a time (go-yaml v2's timestamp forms).
+fn go_yaml_timestamp(b: &[u8]) -> bool {
+    let digits = |b: &[u8], min: usize, max: usize| -> usize {
+        let n = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        if (min..=max).contains(&n) {
+            n
+        } else {
+            0
+        }
+    };
+    let y = digits(b, 4, 4);
+    if y == 0 || b.get(y) != Some(&b'-') {
+        return false;
+    }
+    let rest = &b[y + 1..];
+    let m = digits(rest, 1, 2);
+    if m == 0 || rest.get(m) != Some(&b'-') {
+        return false;
+    }
+    let rest = &rest[m + 1..];
+    let d = digits(rest, 1, 2);
+    if d == 0 {
+        return false;
+    }
+    match rest.get(d) {
+        None => true,
+        Some(b'T' | b't' | b' ') => {
+            let time = &rest[d + 1..];
+            let h = digits(time, 1, 2);
+            h > 0
+                && time.get(h) == Some(&b':')
+                && time[h..]
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || b":.Z+- ".contains(c))
+        }
+        Some(_) => false,
+    }
+}
+
+/// `190:20:30.15`: digits, then `:`-separated groups of up to two digits, an optional fraction.
+fn base60_float(b: &[u8]) -> bool {
+    let head = b
+        .iter()
+        .take_while(|c| c.is_ascii_digit() || **c == b'_')
+        .count();
+    if head == 0 || !b[0].is_ascii_digit() || b.get(head) != Some(&b':') {
+        return false;
+    }
+    let (body, frac) = match b[head..].iter().position(|&c| c == b'.') {
+        Some(p) => (&b[head..head + p], &b[head + p + 1..]),
+        None => (&b[head..], &b[..0]),
+    };
+    body.split(|&c| c == b':').skip(1).all(|g| {
+        (1..=2).contains(&g.len())
+            && g.iter().all(u8::is_ascii_digit)
+            && (g.len() == 1 || g[0] <= b'5')
+    }) && frac.iter().all(|c| c.is_ascii_digit() || *c == b'_')
 }
 
 fn emit_string(s: &str, out: &mut String) {
@@ -1174,6 +1257,24 @@ mod tests {
             "b: 1\na:\n- x: 1\n  'y':\n  - 1\n  - 2\n- - q\n  - r\ns: |\n  line1\n  line2\ne: {}\nl: []\n"
         );
         assert_eq!(p(&out), v);
+    }
+
+    #[test]
+    fn sorted_form_quotes_like_go_yaml_v2() {
+        let v: Value = serde_yaml::from_str(
+            r##"{a: "1", b: "true", c: "2021-09-29T17:27:34Z", d: "1:20", e: "", f: "a: b", g: "plain", h: "12345678901234567890123", i: "on", j: "#x", k: "1.5", l: "2021-09-29", m: "0x1F", "1": "x", n: "~", o: "v1.2"}"##,
+        )
+        .unwrap();
+        let mut out = String::new();
+        emit_doc_sorted(&v, &mut out);
+        assert_eq!(
+            out,
+            "\"1\": x\na: \"1\"\nb: \"true\"\nc: \"2021-09-29T17:27:34Z\"\nd: \"1:20\"\ne: \"\"\nf: 'a: b'\ng: plain\nh: \"12345678901234567890123\"\ni: \"on\"\nj: '#x'\nk: \"1.5\"\nl: \"2021-09-29\"\nm: \"0x1F\"\n\"n\": \"~\"\no: v1.2\n"
+        );
+        // The render form is unchanged: single quotes.
+        let mut out = String::new();
+        emit_doc(&v, &mut out);
+        assert!(out.starts_with("a: '1'\nb: 'true'\n"), "{out}");
     }
 
     #[test]
