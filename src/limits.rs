@@ -252,8 +252,9 @@ fn out_of_memory() -> ! {
 
 /// The allocator underneath: mimalloc. kpipe builds and drops millions of small YAML nodes
 /// (a 10,000-resource diff, 1,000 rendered sessions); mimalloc's thread-local free lists do
-/// that in about a third of glibc malloc's instructions and without lock traffic between the
-/// diff threads. It takes its memory with mmap, so `RLIMIT_DATA` still caps it.
+/// that with fewer instructions than glibc malloc and without lock traffic between the diff
+/// threads (diff 20% faster, 1,000 sessions 10-15%; a single small render pays about 1 ms more
+/// to set it up). It takes its memory with mmap, so `RLIMIT_DATA` still caps it.
 static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 // SAFETY: every call is passed to the inner allocator unchanged; only a null result is
