@@ -1,5 +1,5 @@
 //! Render speed of the bundled example: one session, and 1,000 sessions (library calls, the same
-//! work `kpipe render` does minus process start and writing stdout).
+//! work `kpipe render` does minus process start and writing stdout), and what lint adds.
 //!
 //! Run: `cargo bench --bench render`. Whole-process figures: see README (hyperfine).
 
@@ -55,6 +55,24 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("render example, 1000 sessions", |b| {
         b.iter(|| render_all(&many))
+    });
+    // What `render` adds by linting (on by default; `--no-lint` skips it).
+    let flags = kpipe::validate::cli::LintFlags::default();
+    let linter = kpipe::validate::pipeline::Linter::new(&many, &flags).expect("linter");
+    let sets: Vec<_> = many
+        .sessions()
+        .iter()
+        .map(|s| many.render_session(s))
+        .collect::<Result<_, _>>()
+        .expect("render");
+    group.bench_function("lint example, 1000 sessions", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for (s, set) in many.sessions().iter().zip(&sets) {
+                n += linter.check_session(&many, s, set).expect("lint").len();
+            }
+            assert_eq!(n, 0);
+        })
     });
     group.finish();
 }
