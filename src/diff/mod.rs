@@ -21,6 +21,35 @@ pub mod text;
 pub mod versioned;
 
 use crate::manifest::{ResourceId, SourceLoc};
+
+/// Rendered sets for the diff's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::diff::config::partition_configs;
+    use crate::manifest::{build_set, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
+
+    /// Session `s1` from YAML documents (namespace `demo`), and its kapp Config documents.
+    pub fn set(docs: &[&str]) -> (ManifestSet, Vec<SourcedDoc>) {
+        let docs = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| SourcedDoc {
+                value: serde_yaml::from_str(d).unwrap(),
+                source: SourceLoc {
+                    file: "t.yaml".into(),
+                    line: i + 1,
+                    doc: i,
+                },
+            })
+            .collect();
+        let opts = BuildOptions {
+            namespace: Some("demo".into()),
+            scopes: Scopes::new(&[]),
+        };
+        let (configs, docs) = partition_configs(docs);
+        (build_set("s1", docs, &opts).unwrap(), configs)
+    }
+}
 use serde::Serialize;
 use serde_yaml::Value;
 

@@ -456,33 +456,12 @@ fn diff_resource(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::config::partition_configs;
-    use crate::manifest::{build_set, BuildOptions, Scopes, SourceLoc};
 
     fn y(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()
     }
 
-    fn set(docs: &[&str]) -> (ManifestSet, Vec<SourcedDoc>) {
-        let docs = docs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| SourcedDoc {
-                value: y(d),
-                source: SourceLoc {
-                    file: "t.yaml".into(),
-                    line: i + 1,
-                    doc: i,
-                },
-            })
-            .collect();
-        let opts = BuildOptions {
-            namespace: Some("demo".into()),
-            scopes: Scopes::new(&[]),
-        };
-        let (configs, docs) = partition_configs(docs);
-        (build_set("s1", docs, &opts).unwrap(), configs)
-    }
+    use crate::diff::testing::set;
 
     fn diff_session(
         s: &(ManifestSet, Vec<SourcedDoc>),

@@ -603,36 +603,15 @@ fn rewrite_explicit(t: &Target, obj: &mut Value, key: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::config::partition_configs;
     use crate::diff::normalize::IDENTITY_ANNOTATION;
     use crate::diff::ops::{diff_session, Options};
     use crate::diff::SessionDiff;
-    use crate::manifest::{build_set, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
 
     fn y(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()
     }
 
-    fn set(docs: &[&str]) -> (ManifestSet, Vec<SourcedDoc>) {
-        let docs = docs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| SourcedDoc {
-                value: y(d),
-                source: SourceLoc {
-                    file: "t.yaml".into(),
-                    line: i + 1,
-                    doc: i,
-                },
-            })
-            .collect();
-        let opts = BuildOptions {
-            namespace: Some("demo".into()),
-            scopes: Scopes::new(&[]),
-        };
-        let (configs, docs) = partition_configs(docs);
-        (build_set("s1", docs, &opts).unwrap(), configs)
-    }
+    use crate::diff::testing::set;
 
     fn app() -> Options {
         Options {
