@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     });
     let original = parse_one(&parts[3], limits).ok().filter(|v| v.is_mapping());
     if let (Some(n), Some(l)) = (&new, &live) {
-        let sides = normalize::sides(n.clone(), l, original.as_ref(), &cfg);
+        let sides = normalize::sides(n.clone(), l.clone(), original.as_ref(), &cfg);
         let _ = changed_paths(Some(&sides.existing), Some(&sides.new));
         let _ = normalize::single(n, &cfg, false);
         let _ = normalize::single(l, &cfg, true);

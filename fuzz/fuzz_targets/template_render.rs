@@ -73,7 +73,10 @@ fuzz_target!(|data: &[u8]| {
         text: partial.clone(),
         output: false,
     });
-    let topts = TemplateOptions { fuel: 200_000 };
+    let topts = TemplateOptions {
+        fuel: 200_000,
+        ..Default::default()
+    };
     let Ok(renderer) = Renderer::from_sources(sources, &topts) else {
         return;
     };
