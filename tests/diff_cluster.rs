@@ -14,20 +14,21 @@ fn fixtures() -> PathBuf {
 
 /// Runs kpipe diff with `args`, against the snapshot (`emu` None) or the emulator.
 fn kpipe(emu: Option<&Emulator>, args: &[&str]) -> (i32, String, String) {
+    kpipe_live(emu, if emu.is_some() { "cluster" } else { "live" }, args)
+}
+
+/// `kpipe diff` against `--live LIVE` (the emulator's environment when given).
+fn kpipe_live(emu: Option<&Emulator>, live: &str, args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::cargo_bin("kpipe").unwrap();
     cmd.current_dir(fixtures())
         .env_remove("TANZU_BIN")
         .env_remove("KUBECONFIG")
         .env("NO_COLOR", "1")
         .args(["diff", "-n", "demo", "--color", "never"])
-        .args(args);
-    match emu {
-        Some(e) => {
-            cmd.envs(e.env()).args(["--live", "cluster"]);
-        }
-        None => {
-            cmd.args(["--live", "live"]);
-        }
+        .args(args)
+        .args(["--live", live]);
+    if let Some(e) = emu {
+        cmd.envs(e.env());
     }
     let out = cmd.output().unwrap();
     (
@@ -315,21 +316,6 @@ fn cluster_finds_versions_like_the_snapshot() {
         cluster.contains("@@ create configmap/web-config-ver-3 (v1) namespace: demo @@"),
         "{cluster}"
     );
-    let snap = Command::cargo_bin("kpipe")
-        .unwrap()
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .args([
-            "diff",
-            "-n",
-            "demo",
-            "--color",
-            "never",
-            "--live",
-            "versioned/live",
-        ])
-        .args(files)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8(snap.stdout).unwrap(), cluster);
+    let (_, snap, _) = kpipe_live(None, "versioned/live", &files);
+    assert_eq!(snap, cluster);
 }
