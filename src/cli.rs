@@ -143,8 +143,9 @@ pub struct RenderArgs {
 }
 
 impl RenderArgs {
-    /// Turns the flags into a render request, reading the environment only where asked.
-    pub fn to_request(&self) -> Result<RenderRequest> {
+    /// The YAML limits the flags ask for, after applying `--max-memory`: also for inputs read
+    /// without rendering (`diff --files`, live snapshots).
+    pub fn limits(&self) -> Result<Limits> {
         if self.max_yaml_depth > MAX_YAML_DEPTH {
             anyhow::bail!(
                 "--max-yaml-depth {}: at most {MAX_YAML_DEPTH} (deeper nesting would overflow the stack)",
@@ -154,6 +155,15 @@ impl RenderArgs {
         if self.max_memory != crate::limits::DEFAULT_MAX_MEMORY {
             crate::limits::set_memory_limit(self.max_memory)?;
         }
+        Ok(Limits {
+            max_depth: self.max_yaml_depth,
+            max_nodes: self.max_yaml_nodes,
+        })
+    }
+
+    /// Turns the flags into a render request, reading the environment only where asked.
+    pub fn to_request(&self) -> Result<RenderRequest> {
+        let limits = self.limits()?;
         let mut assignments = Vec::new();
         if let Some(prefix) = &self.values_env {
             assignments.extend(values::from_env(prefix, std::env::vars()));
@@ -189,10 +199,7 @@ impl RenderArgs {
             },
             namespace: self.namespace.clone(),
             cluster_scoped: self.cluster_scoped.clone(),
-            limits: Limits {
-                max_depth: self.max_yaml_depth,
-                max_nodes: self.max_yaml_nodes,
-            },
+            limits,
             template: TemplateOptions {
                 fuel: self.max_template_fuel,
                 max_output_bytes: self.max_output_bytes,

@@ -606,3 +606,29 @@ fn versioned_first_deploy_creates_version_one() {
     );
     assert!(!out.contains("name: web-config\n"), "{out}");
 }
+
+/// `--max-yaml-depth` governs `--files` and YAML snapshots as it governs rendering.
+#[test]
+fn yaml_depth_flag_applies_to_files_and_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc =
+        String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep, namespace: demo}\ndata:\n  x: |\n    y\nextra:\n");
+    for i in 0..300 {
+        doc.push_str(&format!("{}k{i}:\n", " ".repeat(i + 1)));
+    }
+    doc.push_str(&format!("{}leaf\n", " ".repeat(301)));
+    let f = dir.path().join("deep.yaml");
+    std::fs::write(&f, &doc).unwrap();
+    let f = f.to_str().unwrap();
+    // The default (200) refuses the desired file, naming it.
+    let (code, _, err) = diff(&["--files", f, "--live", f]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("deep.yaml") && err.contains("deeper than 200"),
+        "{err}"
+    );
+    // Raised, both the desired file and the snapshot are read.
+    let (code, out, err) = diff(&["--files", f, "--live", f, "--max-yaml-depth", "400"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 noop"), "{out}");
+}

@@ -43,7 +43,9 @@ fn run(desired: Vec<Value>, live: Vec<Value>, ns: &str) -> SessionDiff {
 }
 
 fn load(p: &Path) -> Vec<Value> {
-    Snapshot::load(p).unwrap().into_objects()
+    Snapshot::load(p, kpipe::yaml::Limits::default())
+        .unwrap()
+        .into_objects()
 }
 
 fn paths(d: &SessionDiff) -> Vec<&str> {
@@ -251,7 +253,7 @@ fn corpus_kapp_configs_parse() {
 #[test]
 fn snapshot_source_reads_corpus_files() {
     let Some(c) = corpus() else { return };
-    let s = Snapshot::load(&c.join("E-live-objects")).unwrap();
+    let s = Snapshot::load(&c.join("E-live-objects"), kpipe::yaml::Limits::default()).unwrap();
     let owned = s
         .list_owned(&kpipe::live::OwnedQuery {
             label_key: "kapp.k14s.io/app".into(),

@@ -8,6 +8,7 @@ use crate::cli::RenderArgs;
 use crate::exit;
 use crate::live::{Kubectl, LiveSource, OwnedQuery, Snapshot, Wanted};
 use crate::manifest::{build_set_bare, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
+use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
 use serde_yaml::Value;
 use std::io::{IsTerminal, Write};
@@ -71,7 +72,7 @@ pub struct Desired {
 }
 
 /// Reads `--files` (files or folders of YAML/JSON) as one session named `default`.
-pub fn read_files(paths: &[PathBuf]) -> Result<Vec<SourcedDoc>> {
+pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> {
     let mut docs = Vec::new();
     for p in paths {
         let files: Vec<PathBuf> = if p.is_dir() {
@@ -94,10 +95,9 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Vec<SourcedDoc>> {
         for f in files {
             let text =
                 std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-            let parsed =
-                crate::yaml::parse_stream(&text, crate::yaml::Limits::default()).map_err(|e| {
-                    anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message)
-                })?;
+            let parsed = crate::yaml::parse_stream(&text, limits).map_err(|e| {
+                anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message)
+            })?;
             for (i, d) in parsed.into_iter().enumerate().filter(|(_, d)| !d.empty) {
                 docs.push(SourcedDoc {
                     value: d.value,
@@ -125,14 +125,14 @@ fn color_on(choice: ColorChoice) -> bool {
 }
 
 /// The live source named by `--live`.
-pub fn live_source(args: &DiffArgs) -> Result<Box<dyn LiveSource>> {
+pub fn live_source(args: &DiffArgs, limits: Limits) -> Result<Box<dyn LiveSource>> {
     if args.live == "cluster" {
         return Ok(Box::new(Kubectl::new(
             args.kubeconfig.clone(),
             args.kube_context.clone(),
         )?));
     }
-    Ok(Box::new(Snapshot::load(Path::new(&args.live))?))
+    Ok(Box::new(Snapshot::load(Path::new(&args.live), limits)?))
 }
 
 /// Namespace for namespace-less resources: `-n`, else the kube context's, else `default`.
@@ -155,8 +155,13 @@ pub fn scopes(source: &dyn LiveSource, extra: &[String]) -> Result<Scopes> {
 }
 
 /// Builds the `--files` desired state (one session, `default`).
-pub fn files_desired(args: &DiffArgs, namespace: &str, scopes: Scopes) -> Result<Vec<Desired>> {
-    docs_desired(read_files(&args.files)?, namespace, scopes)
+pub fn files_desired(
+    args: &DiffArgs,
+    limits: Limits,
+    namespace: &str,
+    scopes: Scopes,
+) -> Result<Vec<Desired>> {
+    docs_desired(read_files(&args.files, limits)?, namespace, scopes)
 }
 
 /// Builds the one `default` session from documents read by [`read_files`].
@@ -393,18 +398,19 @@ pub fn place_namespaces(set: &mut ManifestSet, namespace: &str, scopes: &Scopes)
 
 /// `kpipe diff [DIR] [render inputs]`, or `--files` for plain manifests.
 pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<u8> {
+    let limits = inputs.limits()?;
     // A snapshot is loaded while the `--files` are read: neither needs the other.
     let (source, docs) = if args.live != "cluster" && !args.files.is_empty() {
         std::thread::scope(|scope| {
-            let files = scope.spawn(|| read_files(&args.files));
-            let source = live_source(args);
+            let files = scope.spawn(|| read_files(&args.files, limits));
+            let source = live_source(args, limits);
             let docs = files
                 .join()
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("reading --files failed")));
             Ok::<_, anyhow::Error>((source?, Some(docs?)))
         })?
     } else {
-        (live_source(args)?, None)
+        (live_source(args, limits)?, None)
     };
     let ns = placement_namespace(inputs.namespace.as_deref(), source.as_ref())?;
     let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
@@ -422,7 +428,7 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
     } else {
         match docs {
             Some(docs) => docs_desired(docs, &ns, scopes)?,
-            None => files_desired(args, &ns, scopes)?,
+            None => files_desired(args, limits, &ns, scopes)?,
         }
     };
     let result = diff_all(&desired, source.as_ref(), args, &ns)?;

@@ -3,6 +3,7 @@
 
 use super::{flatten_into, LiveSource, OwnedQuery, Wanted};
 use crate::manifest::{group_of, ResourceId};
+use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
 use serde_yaml::Value;
 use std::cell::RefCell;
@@ -18,11 +19,12 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Loads every `.yaml`/`.yml`/`.json` file (folders recursively, in name order).
-    pub fn load(path: &Path) -> Result<Snapshot> {
+    /// YAML files are read under `limits`; JSON under the reader's own fixed depth.
+    pub fn load(path: &Path, limits: Limits) -> Result<Snapshot> {
         let files = files_of(path)?;
         let mut objects = Vec::new();
         for f in files {
-            parse_file(&f, &mut objects)?;
+            parse_file(&f, limits, &mut objects)?;
         }
         Ok(Snapshot::from_objects(objects))
     }
@@ -76,7 +78,7 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// JSON files may hold several concatenated values; YAML files several documents. JSON is
 /// read in chunks as it is parsed (snapshots are large); YAML whole.
-fn parse_file(file: &Path, out: &mut Vec<Value>) -> Result<()> {
+fn parse_file(file: &Path, limits: Limits, out: &mut Vec<Value>) -> Result<()> {
     use std::io::Read;
     let what = || format!("reading live snapshot {}", file.display());
     let mut f = std::fs::File::open(file).with_context(what)?;
@@ -101,12 +103,12 @@ fn parse_file(file: &Path, out: &mut Vec<Value>) -> Result<()> {
     f.read_to_end(&mut bytes).with_context(what)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{}: live snapshot is not UTF-8 text", file.display()))?;
-    parse_into(&text, file, out)
+    parse_into(&text, file, limits, out)
 }
 
 /// Parses a YAML snapshot's text.
-fn parse_into(text: &str, file: &Path, out: &mut Vec<Value>) -> Result<()> {
-    let docs = crate::yaml::parse_stream(text, crate::yaml::Limits::default())
+fn parse_into(text: &str, file: &Path, limits: Limits, out: &mut Vec<Value>) -> Result<()> {
+    let docs = crate::yaml::parse_stream(text, limits)
         .with_context(|| format!("{}: live snapshot", file.display()))?;
     for d in docs {
         if !d.empty {
@@ -177,7 +179,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.path().join("ignored.txt"), "not yaml: [").unwrap();
-        let s = Snapshot::load(dir.path()).unwrap();
+        let s = Snapshot::load(dir.path(), Limits::default()).unwrap();
         assert_eq!(s.len(), 3);
         let got = s
             .fetch(&[Wanted {
@@ -198,10 +200,13 @@ mod tests {
         // `b` was handed out already.
         assert_eq!(owned.len(), 0);
         assert_eq!(s.into_objects().len(), 2);
-        let e = Snapshot::load(&dir.path().join("missing")).unwrap_err();
+        let e = Snapshot::load(&dir.path().join("missing"), Limits::default()).unwrap_err();
         assert!(e.to_string().contains("does not exist"));
         std::fs::write(dir.path().join("c.yaml"), "a: [").unwrap();
-        let e = format!("{:#}", Snapshot::load(dir.path()).unwrap_err());
+        let e = format!(
+            "{:#}",
+            Snapshot::load(dir.path(), Limits::default()).unwrap_err()
+        );
         assert!(e.contains("c.yaml"), "{e}");
     }
 }
