@@ -103,19 +103,31 @@ pub fn rebase(new: Value, existing: &Value, rules: &[RebaseRule]) -> Value {
     // `before` holds the untouched value of every field in `touched` (absent ones are absent).
     let mut before = Value::Mapping(Mapping::new());
     let mut touched: Vec<&str> = Vec::new();
+    // Whole fields moved aside (not copied) because this rule replaces or removes them.
+    let mut moved: Vec<&str> = Vec::new();
     for r in rules {
         if !any_matches(&r.matchers, &cur) {
             continue;
         }
+        moved.clear();
+        let replaces = !matches!(r.kind, RebaseKind::ServiceAccountTokens);
         for p in &r.paths {
             let Some(k) = p.first_key() else { continue };
             if touched.contains(&k) {
                 continue;
             }
             touched.push(k);
-            if let (Some(v), Value::Mapping(b)) = (cur.get(k), &mut before) {
-                b.insert(Value::from(k), v.clone());
-            }
+            let (Value::Mapping(c), Value::Mapping(b)) = (&mut cur, &mut before) else {
+                continue;
+            };
+            let Some(v) = c.get_mut(k) else { continue };
+            let v = if replaces && p.is_field() {
+                moved.push(k);
+                std::mem::take(v)
+            } else {
+                v.clone()
+            };
+            b.insert(Value::from(k), v);
         }
         match &r.kind {
             RebaseKind::Remove => r.paths.iter().for_each(|p| p.remove(&mut cur)),
@@ -129,6 +141,14 @@ pub fn rebase(new: Value, existing: &Value, rules: &[RebaseRule]) -> Value {
                     })
                     .collect();
                 r.paths.iter().for_each(|p| p.copy(&mut cur, &srcs));
+                // A moved field no source had stays as it was.
+                for k in &moved {
+                    if !srcs.iter().any(|s| s.get(*k).is_some()) {
+                        if let (Value::Mapping(c), Some(v)) = (&mut cur, before.get(*k)) {
+                            c.insert(Value::from(*k), v.clone());
+                        }
+                    }
+                }
             }
             RebaseKind::ServiceAccountTokens => keep_sa_tokens(&mut cur, existing),
         }
@@ -264,6 +284,30 @@ mod tests {
             s.existing,
             y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, finalizers: [x], labels: {a: '1', ctl: y}, annotations: {ctl: z}}\ndata: {k: v}")
         );
+    }
+
+    /// Whole fields a rule replaces are moved aside, not copied: the results must be as if
+    /// they had been copied, also when no source has the field.
+    #[test]
+    fn whole_field_rules_keep_the_untouched_new() {
+        let rules = |doc: &str| cfg_with(doc).rebase_rules;
+        let new = y("kind: K\nspec: {a: 1}\ndata: {b: 2}");
+        // Copy from a source without the field: left as it was.
+        let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: copy, sources: [existing], resourceMatchers: [{allMatcher: {}}]}");
+        let out = rebase(new.clone(), &y("kind: K"), &r);
+        assert_eq!(out.get("spec"), Some(&y("{a: 1}")));
+        // Removed, then copied back from `new` as it was.
+        let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: remove, resourceMatchers: [{allMatcher: {}}]}\n- {path: [spec], type: copy, sources: [new], resourceMatchers: [{allMatcher: {}}]}");
+        let out = rebase(new.clone(), &y("kind: K\nspec: {a: 9}"), &r);
+        assert_eq!(out, new);
+        // Replaced from existing, then a part of it copied back from `new`.
+        let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: copy, sources: [existing], resourceMatchers: [{allMatcher: {}}]}\n- {path: [spec, a], type: copy, sources: [new], resourceMatchers: [{allMatcher: {}}]}");
+        let out = rebase(new.clone(), &y("kind: K\nspec: {a: 9, c: 3}"), &r);
+        assert_eq!(out.get("spec"), Some(&y("{a: 1, c: 3}")));
+        // A null in the source counts as having the field.
+        let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: copy, sources: [existing], resourceMatchers: [{allMatcher: {}}]}");
+        let out = rebase(new.clone(), &y("kind: K\nspec: null"), &r);
+        assert_eq!(out.get("spec"), Some(&Value::Null));
     }
 
     #[test]

@@ -70,6 +70,11 @@ impl Path {
         }
     }
 
+    /// Whether the path is one top-level key: the whole field.
+    pub fn is_field(&self) -> bool {
+        matches!(self.0.as_slice(), [Seg::Key(_)])
+    }
+
     fn last_key(&self) -> Result<(&[Seg], &str)> {
         match self.0.split_last() {
             Some((Seg::Key(k), rest)) => Ok((rest, k)),
