@@ -172,6 +172,56 @@ pub const DEFAULT_MAX_MEMORY: u64 = 4 << 30;
 pub const MAIN_STACK: usize = 256 << 20;
 pub const THREAD_STACK: usize = 32 << 20;
 
+/// Lets the main thread's stack grow to `bytes` by raising the soft `RLIMIT_STACK` (Linux grows
+/// the main stack on demand up to the limit in force at the time). False when the hard limit
+/// does not allow it, or off Linux.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
+pub fn grow_main_stack(bytes: usize) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let want = bytes as libc::rlim_t;
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut lim) } != 0 {
+            return false;
+        }
+        if lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= want {
+            return true;
+        }
+        if lim.rlim_max != libc::RLIM_INFINITY && lim.rlim_max < want {
+            return false;
+        }
+        lim.rlim_cur = want;
+        // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_STACK, &lim) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = bytes;
+        false
+    }
+}
+
+/// CPUs this process may run on (its affinity mask): unlike
+/// `std::thread::available_parallelism` it reads no cgroup files, so start-up stays cheap.
+pub fn cpus() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity writes at most its size.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
+            == 0
+        {
+            // SAFETY: `set` was filled in by the kernel.
+            return (unsafe { libc::CPU_COUNT(&set) } as usize).max(1);
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 static MEMORY_LIMIT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Caps the data segment (heap) of this process at `bytes` (`RLIMIT_DATA`, never above the hard
@@ -191,7 +241,7 @@ pub fn set_memory_limit(bytes: u64) -> anyhow::Result<()> {
             return Ok(());
         }
         // Thread stacks are reserved in the data segment too: the main one and one per core.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = cpus();
         let stacks = (MAIN_STACK + (cores + 2) * THREAD_STACK) as u64;
         let want = bytes.saturating_add(stacks) as libc::rlim_t;
         lim.rlim_cur = if lim.rlim_max == libc::RLIM_INFINITY {
@@ -250,38 +300,139 @@ fn out_of_memory() -> ! {
     std::process::exit(2)
 }
 
-/// The allocator underneath: mimalloc. kpipe builds and drops millions of small YAML nodes
-/// (a 10,000-resource diff, 1,000 rendered sessions); mimalloc's thread-local free lists do
-/// that with fewer instructions than glibc malloc and without lock traffic between the diff
-/// threads (diff 20% faster, 1,000 sessions 10-15%; a single small render pays about 1 ms more
-/// to set it up). It takes its memory with mmap, so `RLIMIT_DATA` still caps it.
-static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// Which allocator serves this process: chosen once, before the first allocation, by
+/// [`choose_allocator`] (run from the binary's `.init_array`, so before `main`).
+///
+/// - mimalloc for `diff` and `deploy`: they build and drop millions of small YAML nodes on
+///   several threads, and mimalloc's thread-local free lists do that with fewer instructions and
+///   no lock traffic (10,000-resource diff about 20% faster).
+/// - the system allocator (glibc malloc) for everything else: a render of one session touches
+///   far fewer fresh pages with it (mimalloc sets up bitmaps and one page per size class), and
+///   on this kind of machine each first touch of a page costs about 3 µs.
+///
+/// `KPIPE_ALLOCATOR=system|mimalloc` overrides the choice (for measuring).
+static ALLOCATOR: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(UNDECIDED);
+const UNDECIDED: u8 = 0;
+const SYSTEM: u8 = 1;
+const MIMALLOC: u8 = 2;
 
-// SAFETY: every call is passed to the inner allocator unchanged; only a null result is
-// intercepted, and that never returns.
+static MI: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The allocator for a command line: see [`ALLOCATOR`].
+pub fn allocator_for<'a>(args: impl IntoIterator<Item = &'a [u8]>, env: Option<&[u8]>) -> bool {
+    match env {
+        Some(b"mimalloc") => return true,
+        Some(b"system") => return false,
+        _ => {}
+    }
+    let command = args.into_iter().skip(1).find(|a| !a.starts_with(b"-"));
+    matches!(command, Some(b"diff" | b"deploy"))
+}
+
+/// Picks the allocator from the raw command line and environment (C strings, as the loader
+/// passes them to `.init_array` functions). Has no effect once anything was allocated: memory
+/// must be returned to the allocator that gave it.
+///
+/// # Safety
+/// `argv` holds `argc` valid C strings; `envp` is a null-terminated array of valid C strings
+/// (or null).
+pub unsafe fn choose_allocator(
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) {
+    let mut env = None;
+    if !envp.is_null() {
+        let mut p = envp;
+        // SAFETY: the caller passes a null-terminated array of C strings.
+        while let Some(e) = unsafe { (*p).as_ref() } {
+            let e = unsafe { std::ffi::CStr::from_ptr(e) }.to_bytes();
+            if let Some(v) = e.strip_prefix(b"KPIPE_ALLOCATOR=") {
+                env = Some(v);
+            }
+            p = unsafe { p.add(1) };
+        }
+    }
+    let n = if argv.is_null() {
+        0
+    } else {
+        argc.max(0) as usize
+    };
+    // SAFETY: `argc` valid C strings.
+    let args = (0..n).map(|i| unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) }.to_bytes());
+    let choice = if allocator_for(args, env) {
+        MIMALLOC
+    } else {
+        SYSTEM
+    };
+    let _ = ALLOCATOR.compare_exchange(
+        UNDECIDED,
+        choice,
+        std::sync::atomic::Ordering::Relaxed,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// The allocator in use; the first call without a choice settles on the system one.
+#[inline]
+fn mimalloc_in_use() -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    match ALLOCATOR.load(Relaxed) {
+        MIMALLOC => true,
+        SYSTEM => false,
+        _ => match ALLOCATOR.compare_exchange(UNDECIDED, SYSTEM, Relaxed, Relaxed) {
+            Ok(_) => false,
+            Err(now) => now == MIMALLOC,
+        },
+    }
+}
+
+// SAFETY: every call goes to one inner allocator, the same for the whole process (the choice
+// is fixed before the first allocation); only a null result is intercepted, and that never
+// returns.
 unsafe impl std::alloc::GlobalAlloc for OomExit {
+    #[inline]
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let p = INNER.alloc(layout);
+        let p = if mimalloc_in_use() {
+            MI.alloc(layout)
+        } else {
+            std::alloc::System.alloc(layout)
+        };
         if p.is_null() {
             out_of_memory()
         }
         p
     }
 
+    #[inline]
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let p = INNER.alloc_zeroed(layout);
+        let p = if mimalloc_in_use() {
+            MI.alloc_zeroed(layout)
+        } else {
+            std::alloc::System.alloc_zeroed(layout)
+        };
         if p.is_null() {
             out_of_memory()
         }
         p
     }
 
+    #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        INNER.dealloc(ptr, layout)
+        if mimalloc_in_use() {
+            MI.dealloc(ptr, layout)
+        } else {
+            std::alloc::System.dealloc(ptr, layout)
+        }
     }
 
+    #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        let p = INNER.realloc(ptr, layout, new);
+        let p = if mimalloc_in_use() {
+            MI.realloc(ptr, layout, new)
+        } else {
+            std::alloc::System.realloc(ptr, layout, new)
+        };
         if p.is_null() {
             out_of_memory()
         }
@@ -292,6 +443,23 @@ unsafe impl std::alloc::GlobalAlloc for OomExit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mimalloc_for_diff_and_deploy_only() {
+        let pick = |line: &str, env: Option<&str>| {
+            allocator_for(line.split(' ').map(str::as_bytes), env.map(str::as_bytes))
+        };
+        assert!(pick("kpipe diff --files x", None));
+        assert!(pick("kpipe deploy fixtures/ml-pipeline", None));
+        assert!(!pick("kpipe render fixtures/ml-pipeline", None));
+        assert!(!pick("kpipe --version", None));
+        assert!(!pick("kpipe", None));
+        // The command, not an argument that happens to be called diff.
+        assert!(!pick("kpipe render diff", None));
+        assert!(pick("kpipe render x", Some("mimalloc")));
+        assert!(!pick("kpipe diff x", Some("system")));
+        assert!(pick("kpipe diff x", Some("other")));
+    }
 
     fn limits(doc: usize, docs: usize) -> OutputLimits {
         OutputLimits {

@@ -6,6 +6,27 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOC: kpipe::limits::OomExit = kpipe::limits::OomExit;
 
+/// Chooses the allocator from the command line before anything is allocated: glibc and the
+/// dynamic loader call `.init_array` functions with `argc`, `argv` and `envp` before `main`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[used]
+#[link_section = ".init_array"]
+static CHOOSE_ALLOCATOR: extern "C" fn(
+    libc::c_int,
+    *const *const libc::c_char,
+    *const *const libc::c_char,
+) = {
+    extern "C" fn choose(
+        argc: libc::c_int,
+        argv: *const *const libc::c_char,
+        envp: *const *const libc::c_char,
+    ) {
+        // SAFETY: glibc passes the process's argc/argv/envp as they are given to main.
+        unsafe { kpipe::limits::choose_allocator(argc, argv, envp) }
+    }
+    choose
+};
+
 fn main() -> ExitCode {
     // Before anything else, so even argument parsing runs under the cap; `--max-memory` may
     // change it once the command line is read.
@@ -15,16 +36,23 @@ fn main() -> ExitCode {
         std::env::set_var("RUST_MIN_STACK", kpipe::limits::THREAD_STACK.to_string());
     }
     let cli = kpipe::cli::Cli::parse();
-    let result = std::thread::Builder::new()
-        .name("main".into())
-        .stack_size(kpipe::limits::MAIN_STACK)
-        .spawn(move || kpipe::cli::run(cli))
-        .map_err(anyhow::Error::from)
-        .and_then(|h| {
-            h.join()
-                .map_err(|_| anyhow::anyhow!("internal error: the command panicked"))
-        })
-        .and_then(|r| r);
+    let panicked = || anyhow::anyhow!("internal error: the command panicked");
+    // The command runs where its stack can grow to MAIN_STACK: this thread when the stack
+    // limit can be raised (no thread to start, no second malloc arena to warm up), else a
+    // thread of its own.
+    let result = if kpipe::limits::grow_main_stack(kpipe::limits::MAIN_STACK) {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kpipe::cli::run(cli)))
+            .map_err(|_| panicked())
+            .and_then(|r| r)
+    } else {
+        std::thread::Builder::new()
+            .name("main".into())
+            .stack_size(kpipe::limits::MAIN_STACK)
+            .spawn(move || kpipe::cli::run(cli))
+            .map_err(anyhow::Error::from)
+            .and_then(|h| h.join().map_err(|_| panicked()))
+            .and_then(|r| r)
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -236,10 +236,11 @@ impl Pipeline {
         F: Fn(&Session, ManifestSet) -> Result<T> + Sync,
     {
         let n = self.sessions.len();
-        let threads = std::thread::available_parallelism()
-            .map(|p| p.get())
-            .unwrap_or(1)
-            .min(n.div_ceil(16).max(1));
+        // Up to 16 sessions are not worth a second thread (nor the look-up of the CPU count).
+        let threads = match n.div_ceil(16) {
+            0 | 1 => 1,
+            want => std::thread::available_parallelism().map_or(1, |p| p.get().min(want)),
+        };
         let run = |chunk: &[Session]| -> Vec<Result<T>> {
             chunk
                 .iter()
