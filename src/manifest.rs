@@ -1,4 +1,5 @@
-//! Rendered documents become `Resource`s: identity, source location, canonical bytes, digest.
+//! Rendered documents become `Resource`s: identity, source location, canonical bytes (and
+//! their digest, on demand).
 
 use crate::yaml;
 use anyhow::{bail, Result};
@@ -101,20 +102,22 @@ pub struct Resource {
     pub source: SourceLoc,
     /// Canonical YAML of `object` (one document, no `---`).
     pub yaml: String,
-    /// sha256 of `yaml`, hex.
-    pub digest: String,
 }
 
 impl Resource {
-    /// Builds a resource from a parsed object, computing canonical bytes and digest.
+    /// Builds a resource from a parsed object, computing its canonical bytes.
     pub fn new(object: Value, source: SourceLoc) -> Result<Resource> {
         let mut r = Resource::bare(object, source)?;
         r.yaml = yaml::to_string(&r.object);
-        r.digest = sha256_hex(r.yaml.as_bytes());
         Ok(r)
     }
 
-    /// A resource without canonical bytes and digest (both empty), for callers that only need
+    /// sha256 of the canonical bytes, hex; computed when asked (only `-o json` shows it).
+    pub fn digest(&self) -> String {
+        sha256_hex(self.yaml.as_bytes())
+    }
+
+    /// A resource without canonical bytes (empty), for callers that only need
     /// the object (`kpipe diff --files`).
     pub fn bare(object: Value, source: SourceLoc) -> Result<Resource> {
         let Some(id) = ResourceId::of(&object) else {
@@ -131,7 +134,6 @@ impl Resource {
             object,
             source,
             yaml: String::new(),
-            digest: String::new(),
         })
     }
 
@@ -143,7 +145,6 @@ impl Resource {
         self.id.namespace = Some(ns.to_string());
         if !self.yaml.is_empty() {
             self.yaml = yaml::to_string(&self.object);
-            self.digest = sha256_hex(self.yaml.as_bytes());
         }
     }
 }
@@ -353,7 +354,7 @@ pub fn build_set(session: &str, docs: Vec<SourcedDoc>, opts: &BuildOptions) -> R
     build(session, docs, opts, Resource::new)
 }
 
-/// [`build_set`] with [`Resource::bare`] resources (no canonical bytes or digests).
+/// [`build_set`] with [`Resource::bare`] resources (no canonical bytes).
 pub fn build_set_bare(
     session: &str,
     docs: Vec<SourcedDoc>,

@@ -32,13 +32,14 @@ pub struct ResourceOutput {
 }
 
 impl SessionOutput {
-    /// Keeps what output needs from a set; `with_objects` for `-o json`.
-    pub fn from_set(set: ManifestSet, with_objects: bool) -> Result<SessionOutput> {
-        let digest = set.digest();
+    /// Keeps what output needs from a set; `json` adds the objects and digests `-o json` shows
+    /// (YAML output shows neither, so it hashes nothing).
+    pub fn from_set(set: ManifestSet, json: bool) -> Result<SessionOutput> {
+        let digest = if json { set.digest() } else { String::new() };
         let resources = set
             .resources
             .into_iter()
-            .map(|r| ResourceOutput::from_resource(r, with_objects))
+            .map(|r| ResourceOutput::from_resource(r, json))
             .collect::<Result<_>>()?;
         Ok(SessionOutput {
             name: set.session,
@@ -49,21 +50,21 @@ impl SessionOutput {
 }
 
 impl ResourceOutput {
-    fn from_resource(r: Resource, with_objects: bool) -> Result<ResourceOutput> {
-        let object = if with_objects {
-            Some(
-                serde_json::to_value(&r.object)
-                    .with_context(|| format!("{}: {} cannot be written as JSON", r.source, r.id))?,
-            )
+    fn from_resource(r: Resource, json: bool) -> Result<ResourceOutput> {
+        let (object, digest) = if json {
+            let digest = r.digest();
+            let object = serde_json::to_value(&r.object)
+                .with_context(|| format!("{}: {} cannot be written as JSON", r.source, r.id))?;
+            (Some(object), digest)
         } else {
-            None
+            (None, String::new())
         };
         Ok(ResourceOutput {
             api_version: r.api_version,
             kind: r.id.kind,
             namespace: r.id.namespace,
             name: r.id.name,
-            digest: r.digest,
+            digest,
             source: r.source,
             object,
             yaml: r.yaml,

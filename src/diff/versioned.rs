@@ -284,7 +284,6 @@ fn entry(r: &Resource, versions: &Versions) -> Entry {
 fn refresh(r: &mut Resource) {
     if !r.yaml.is_empty() {
         r.yaml = crate::yaml::to_string(&r.object);
-        r.digest = crate::manifest::sha256_hex(r.yaml.as_bytes());
     }
 }
 
