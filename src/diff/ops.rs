@@ -51,16 +51,19 @@ impl LiveIndex {
     /// Indexes objects; ones without an identity are skipped, a repeated identity keeps the
     /// first (the source may list an object both by name and by label).
     pub fn new(objects: Vec<Value>) -> LiveIndex {
-        let mut idx = LiveIndex::default();
+        let mut idx = LiveIndex {
+            objects: Vec::with_capacity(objects.len()),
+            by_id: HashMap::with_capacity(objects.len()),
+        };
         for o in objects {
             let Some(id) = ResourceId::of(&o) else {
                 continue;
             };
-            if idx.by_id.contains_key(&id) {
-                continue;
+            if let std::collections::hash_map::Entry::Vacant(e) = idx.by_id.entry(id) {
+                let id = e.key().clone();
+                e.insert(idx.objects.len());
+                idx.objects.push((id, o));
             }
-            idx.by_id.insert(id.clone(), idx.objects.len());
-            idx.objects.push((id, o));
         }
         idx
     }
