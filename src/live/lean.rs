@@ -740,7 +740,18 @@ mod tests {
             ),
             (b"{\"a\": 01}", "invalid number `01`"),
             (b"{\"a\": \"x", "unterminated string"),
-            (b"{\"status\": [1, 2}", "unexpected `}`"),
+            (
+                b"{\"status\": [1, 2}",
+                "x.json:1:17: JSON value 1: unexpected `}`",
+            ),
+            // A skipped part's strings must close; an escaped quote does not close one.
+            (b"{\"status\": {\"a\\\"\": \"x\\\"}", "unterminated string"),
+            // Brackets inside a skipped part's strings do not count: the skip ends at the real
+            // close, and the outer object is then missing its own.
+            (
+                b"{\"status\": {\"a]\": [\"}\"]}",
+                "x.json:1:25: JSON value 1: expected `,` or `}`",
+            ),
             (
                 b"{\"status\": [1, 2",
                 "unexpected end of the input inside a value",
