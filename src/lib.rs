@@ -1,7 +1,8 @@
 //! kpipe: render, lint, diff and deploy per-session Argo Workflow / kapp-controller pipelines.
 //!
 //! Stages (see DESIGN.md): `values` → `session` → `template` → `manifest` → `validate` →
-//! `output` / `diff` / `deploy`. Each module owns one stage; data moves forward only.
+//! `output` / `diff` / `deploy`. Each module owns one stage; data moves forward only. `kube` runs
+//! the user's kubectl and kapp for `live` (diff) and `deploy` alike.
 
 #![cfg_attr(
     not(test),
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod deploy;
 pub mod diff;
 pub mod exit;
+pub mod kube;
 pub mod limits;
 pub mod live;
 pub mod manifest;

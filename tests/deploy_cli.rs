@@ -668,3 +668,34 @@ fn lint_errors_stop_before_the_cluster() {
         emu.resource_requests()
     );
 }
+
+/// Under the Tanzu CLI (no `--kubeconfig`), deploy talks to the active Tanzu context's cluster,
+/// as diff does: both run kubectl through the same runner.
+#[test]
+fn under_the_tanzu_cli_the_active_context_is_deployed_to() {
+    if support::skip_without_kubectl() {
+        return;
+    }
+    let emu = Emulator::start(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config-ng.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "contexts:\n- name: dev\n  contextType: kubernetes\n  clusterOpts:\n    path: {}\n    context: ''\ncurrentContext:\n  kubernetes: dev\n",
+            emu.kubeconfig_path().display()
+        ),
+    )
+    .unwrap();
+    let out = kpipe(&emu)
+        .env_remove("KUBECONFIG")
+        .env("TANZU_BIN", "/usr/local/bin/tanzu")
+        .env("TANZU_CONFIG_NEXT_GEN", &cfg)
+        .env("HOME", dir.path())
+        .arg("deploy")
+        .args(args(USER1, &["-y"]))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(workflow(&emu).is_some(), "{}", show(&out));
+}

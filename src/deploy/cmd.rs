@@ -1,7 +1,6 @@
 //! `kpipe deploy`: arguments and the command's run function (`cli` only dispatches here).
 
 use super::confirm::{self, Progress};
-use super::kube::Kube;
 use super::plan::{self, Op};
 use super::wait::{self, Target};
 use super::{
@@ -15,6 +14,7 @@ use crate::diff::report::{self, Format};
 use crate::diff::DiffResult;
 use crate::exit;
 use crate::exit::EnvError;
+use crate::kube::Kube;
 use crate::manifest::{is_kapp_config, ManifestSet, Resource, ResourceId, Scopes, SourcedDoc};
 use anyhow::{bail, Context, Result};
 use serde_yaml::{Mapping, Value};
@@ -263,7 +263,7 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     } else {
         DeployerKind::Kubectl
     });
-    let kube = Kube::new(cmd.kubeconfig.clone(), cmd.kube_context.clone());
+    let kube = Kube::new(cmd.kubeconfig.clone(), cmd.kube_context.clone())?;
     let ns = match &cmd.inputs.namespace {
         Some(n) => n.clone(),
         None => kube
@@ -438,7 +438,7 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
     out.flush()?;
 
     let deployer: Box<dyn Deployer> = match kind {
-        DeployerKind::Kapp => Box::new(Kapp::new(cmd.kubeconfig.clone(), cmd.kube_context.clone())),
+        DeployerKind::Kapp => Box::new(Kapp::new(kube.kubeconfig.clone(), kube.context.clone())),
         DeployerKind::Kubectl => Box::new(KubectlApply { kube: kube.clone() }),
     };
     let opts = ApplyOptions {

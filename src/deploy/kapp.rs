@@ -1,9 +1,9 @@
 //! The kapp deployer: `kapp deploy -a <app> -f - -y` with the rendered stream on stdin and
 //! kapp's own output streamed through.
 
-use super::kube::run_streamed;
 use super::{expected_outcome, ApplyOptions, Deployer, Outcome, SessionDeploy};
 use crate::exit::EnvError;
+use crate::kube::run_streamed;
 use anyhow::Result;
 use std::path::PathBuf;
 

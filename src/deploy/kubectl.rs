@@ -2,10 +2,10 @@
 //! kpipe labels on every object and, on every update, the `resourceVersion` the diff saw, so
 //! the API server refuses (409) an object that changed after the diff was shown.
 
-use super::kube::{run_streamed, Kube, Ran};
 use super::plan::{self, Op};
 use super::{expected_outcome, ApplyOptions, Deployer, Outcome, SessionDeploy};
 use crate::exit::EnvError;
+use crate::kube::{run_streamed, Kube, Ran};
 use crate::manifest::ResourceId;
 use anyhow::Result;
 use serde_yaml::Value;
@@ -61,13 +61,7 @@ fn with_resource_version(obj: &Value, rv: &str) -> Value {
 
 impl KubectlApply {
     fn streamed(&self, args: &[String], stdin: &str, prefix: Option<&str>) -> Result<Ran> {
-        let mut all = Vec::new();
-        if let Some(k) = &self.kube.kubeconfig {
-            all.push(format!("--kubeconfig={}", k.display()));
-        }
-        if let Some(c) = &self.kube.context {
-            all.push(format!("--context={c}"));
-        }
+        let mut all = self.kube.base_args();
         all.extend(args.iter().cloned());
         run_streamed(
             &self.kube.bin,

@@ -7,7 +7,6 @@
 pub mod cmd;
 pub mod confirm;
 pub mod kapp;
-pub mod kube;
 pub mod kubectl;
 pub mod plan;
 pub mod wait;

@@ -4,8 +4,8 @@
 //! --ignore-not-found` per session plus one labelled listing for deletes; the diff itself is
 //! `crate::diff::ops::diff_session`, printed by `crate::diff::report` exactly as `kpipe diff`.
 
-use super::kube::Kube;
 use crate::diff::{Op as DiffOp, SessionDiff};
+use crate::kube::Kube;
 use crate::manifest::ResourceId;
 use anyhow::Result;
 use serde_yaml::{Mapping, Value};

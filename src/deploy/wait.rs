@@ -2,8 +2,8 @@
 //! whose `status.usefulErrorMessage` is reported), within a timeout.
 
 use super::confirm::Progress;
-use super::kube::Kube;
 use crate::exit::EnvError;
+use crate::kube::Kube;
 use anyhow::{bail, Result};
 use serde_yaml::Value;
 use std::time::{Duration, Instant};

@@ -6,7 +6,8 @@ use super::report::{self, Format};
 use super::DiffResult;
 use crate::cli::RenderArgs;
 use crate::exit;
-use crate::live::{Kubectl, LiveSource, OwnedQuery, Snapshot, Wanted};
+use crate::kube::Kube;
+use crate::live::{LiveSource, OwnedQuery, Snapshot, Wanted};
 use crate::manifest::{build_set_bare, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
@@ -127,7 +128,7 @@ fn color_on(choice: ColorChoice) -> bool {
 /// The live source named by `--live`.
 pub fn live_source(args: &DiffArgs, limits: Limits) -> Result<Box<dyn LiveSource>> {
     if args.live == "cluster" {
-        return Ok(Box::new(Kubectl::new(
+        return Ok(Box::new(Kube::new(
             args.kubeconfig.clone(),
             args.kube_context.clone(),
         )?));

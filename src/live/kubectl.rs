@@ -1,130 +1,23 @@
-//! Live state from the user's `kubectl` (no HTTP client of our own: kubectl brings the user's
-//! auth plugins, proxies and kubeconfig handling).
+//! Live state from the user's `kubectl` ([`Kube`] runs it).
 
 use super::{LiveSource, OwnedQuery, Wanted};
-use crate::exit::EnvError;
+use crate::kube::Kube;
 use crate::manifest::group_of;
 use anyhow::{Context, Result};
 use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 /// Above this many wanted objects, LIST per namespace instead of one GET each.
 const GET_LIMIT: usize = 50;
 
-#[derive(Debug, Clone)]
-pub struct Kubectl {
-    /// The kubectl binary (`KPIPE_KUBECTL`, else `kubectl` on PATH).
-    pub bin: PathBuf,
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-}
-
-impl Kubectl {
-    /// kubectl with the user's flags; under the Tanzu CLI (`TANZU_BIN` set, no `--kubeconfig`)
-    /// the active Tanzu context supplies kubeconfig and context.
-    pub fn new(kubeconfig: Option<PathBuf>, context: Option<String>) -> Result<Kubectl> {
-        let bin = std::env::var_os("KPIPE_KUBECTL")
-            .filter(|b| !b.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("kubectl"));
-        let mut k = Kubectl {
-            bin,
-            kubeconfig,
-            context,
-        };
-        if k.kubeconfig.is_none() && std::env::var_os("TANZU_BIN").is_some_and(|v| !v.is_empty()) {
-            if let Some(path) = super::tanzu::config_path() {
-                if let Some(t) = super::tanzu::active_context(&path)? {
-                    k.kubeconfig = t.kubeconfig;
-                    if k.context.is_none() {
-                        k.context = t.context;
-                    }
-                }
-            }
-        }
-        Ok(k)
-    }
-
-    fn base_args(&self) -> Vec<String> {
-        let mut a = Vec::new();
-        if let Some(k) = &self.kubeconfig {
-            a.push(format!("--kubeconfig={}", k.display()));
-        }
-        if let Some(c) = &self.context {
-            a.push(format!("--context={c}"));
-        }
-        a
-    }
-
-    /// Runs kubectl; any failure is an environment error carrying kubectl's stderr.
-    fn run(&self, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<u8>> {
-        let mut all = self.base_args();
-        all.extend(args.iter().cloned());
-        let shown = format!("{} {}", self.bin.display(), all.join(" "));
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(&all)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| {
-            let what = if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "kubectl not found ({}): install kubectl or set KPIPE_KUBECTL",
-                    self.bin.display()
-                )
-            } else {
-                format!("cannot run {}: {e}", self.bin.display())
-            };
-            anyhow::Error::new(EnvError(what))
-        })?;
-        // Feed stdin from a thread so a large stream cannot deadlock against kubectl's output.
-        let writer = match (stdin, child.stdin.take()) {
-            (Some(input), Some(mut pipe)) => {
-                let input = input.to_vec();
-                // A write error surfaces as kubectl's own failure below.
-                Some(std::thread::spawn(move || {
-                    let _ = pipe.write_all(&input);
-                }))
-            }
-            _ => None,
-        };
-        let out = child
-            .wait_with_output()
-            .map_err(|e| anyhow::Error::new(EnvError(format!("waiting for kubectl: {e}"))))?;
-        if let Some(w) = writer {
-            let _ = w.join();
-        }
-        if !out.status.success() {
-            let stderr =
-                crate::redact::mask_credentials(String::from_utf8_lossy(&out.stderr).trim());
-            return Err(anyhow::Error::new(EnvError(format!(
-                "`{}` failed ({}): {}",
-                crate::redact::mask_credentials(&shown),
-                out.status,
-                if stderr.is_empty() {
-                    "no error output"
-                } else {
-                    &stderr
-                }
-            ))));
-        }
-        Ok(out.stdout)
-    }
-
-    fn get_json(&self, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
-        let out = self.run(args, stdin)?;
-        let mut objects = Vec::new();
-        super::lean::parse_json_objects(out.as_slice(), &"kubectl output", &mut objects)
-            .context("kubectl printed invalid JSON")?;
-        Ok(objects)
-    }
+/// Runs a kubectl command printing JSON and reads the objects the way the diff wants them
+/// (`status` and `managedFields` skipped unbuilt, Lists flattened).
+fn get_json(kube: &Kube, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
+    let out = kube.run(args, stdin)?;
+    let mut objects = Vec::new();
+    super::lean::parse_json_objects(out.as_slice(), &"kubectl output", &mut objects)
+        .context("kubectl printed invalid JSON")?;
+    Ok(objects)
 }
 
 /// `Kind.version.group` (`Kind` for the core group): what kubectl resolves without guessing.
@@ -135,7 +28,7 @@ fn type_arg(api_version: &str, kind: &str) -> String {
     }
 }
 
-impl LiveSource for Kubectl {
+impl LiveSource for Kube {
     fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>> {
         if wanted.is_empty() {
             return Ok(Vec::new());
@@ -157,7 +50,7 @@ impl LiveSource for Kubectl {
                 stream.push_str(&crate::yaml::to_string(&Value::Mapping(m)));
             }
             let args = ["get", "-f", "-", "-o", "json", "--ignore-not-found"].map(String::from);
-            return self.get_json(&args, Some(stream.as_bytes()));
+            return get_json(self, &args, Some(stream.as_bytes()));
         }
         // Many objects: LIST each namespace's kinds in one call and keep the wanted names.
         let mut by_ns: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
@@ -188,7 +81,7 @@ impl LiveSource for Kubectl {
                 args.push(format!("--namespace={ns}"));
             }
             args.extend(["-o", "json", "--ignore-not-found"].map(String::from));
-            for o in self.get_json(&args, None)? {
+            for o in get_json(self, &args, None)? {
                 let Some(id) = crate::manifest::ResourceId::of(&o) else {
                     continue;
                 };
@@ -230,7 +123,7 @@ impl LiveSource for Kubectl {
             "json".into(),
             "--ignore-not-found".into(),
         ];
-        self.get_json(&args, None)
+        get_json(self, &args, None)
     }
 
     fn context_namespace(&self) -> Result<Option<String>> {
@@ -294,7 +187,7 @@ mod tests {
 
     #[test]
     fn missing_kubectl_is_an_environment_error() {
-        let k = Kubectl {
+        let k = Kube {
             bin: "/nonexistent/kubectl".into(),
             kubeconfig: None,
             context: None,
@@ -322,7 +215,7 @@ mod tests {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let k = Kubectl {
+        let k = Kube {
             bin: fake,
             kubeconfig: None,
             context: None,

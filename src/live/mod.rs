@@ -5,7 +5,6 @@ mod lean;
 mod snapshot;
 pub mod tanzu;
 
-pub use kubectl::Kubectl;
 pub use snapshot::Snapshot;
 
 use anyhow::Result;

@@ -1,5 +1,7 @@
-//! Running the user's `kubectl` (and `kapp`) for deploy: kubeconfig/context flags, errors as
-//! environment failures with masked credentials, output streamed through line by line.
+//! Running the user's `kubectl` (and `kapp`), for live state and for deploy: kubeconfig/context
+//! flags (or the active Tanzu context), errors as environment failures with masked credentials,
+//! output collected or streamed through line by line. No HTTP client of our own: kubectl brings
+//! the user's auth plugins, proxies and kubeconfig handling.
 
 use crate::exit::EnvError;
 use crate::redact::mask_credentials;
@@ -28,19 +30,33 @@ pub struct Ran {
 }
 
 impl Kube {
-    pub fn new(kubeconfig: Option<PathBuf>, context: Option<String>) -> Kube {
+    /// kubectl with the user's flags; under the Tanzu CLI (`TANZU_BIN` set, no `--kubeconfig`)
+    /// the active Tanzu context supplies kubeconfig and context.
+    pub fn new(kubeconfig: Option<PathBuf>, context: Option<String>) -> Result<Kube> {
         let bin = std::env::var_os("KPIPE_KUBECTL")
             .filter(|b| !b.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("kubectl"));
-        Kube {
+        let mut k = Kube {
             bin,
             kubeconfig,
             context,
+        };
+        if k.kubeconfig.is_none() && std::env::var_os("TANZU_BIN").is_some_and(|v| !v.is_empty()) {
+            if let Some(path) = crate::live::tanzu::config_path() {
+                if let Some(t) = crate::live::tanzu::active_context(&path)? {
+                    k.kubeconfig = t.kubeconfig;
+                    if k.context.is_none() {
+                        k.context = t.context;
+                    }
+                }
+            }
         }
+        Ok(k)
     }
 
-    fn base_args(&self) -> Vec<String> {
+    /// `--kubeconfig`/`--context` as given (for commands kpipe builds itself).
+    pub fn base_args(&self) -> Vec<String> {
         let mut a = Vec::new();
         if let Some(k) = &self.kubeconfig {
             a.push(format!("--kubeconfig={}", k.display()));
@@ -76,13 +92,13 @@ impl Kube {
         Ok(ran.stdout)
     }
 
-    /// Runs a kubectl command printing JSON; returns the objects (Lists flattened).
+    /// Runs a kubectl command printing JSON; returns the objects whole (Lists flattened).
     pub fn get_json(&self, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
         let out = self.run(args, stdin)?;
         let mut objects = Vec::new();
         for v in serde_json::Deserializer::from_slice(&out).into_iter::<serde_json::Value>() {
             let v = v.context("kubectl printed invalid JSON")?;
-            flatten(
+            crate::live::flatten_into(
                 serde_yaml::to_value(v).context("kubectl JSON")?,
                 &mut objects,
             );
@@ -100,23 +116,6 @@ impl Kube {
         } else {
             None
         })
-    }
-}
-
-fn flatten(v: Value, out: &mut Vec<Value>) {
-    let is_list = v
-        .get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|k| k.ends_with("List"))
-        && matches!(v.get("items"), Some(Value::Sequence(_)));
-    if let (true, Value::Mapping(mut m)) = (is_list, v.clone()) {
-        if let Some(Value::Sequence(items)) = m.remove("items") {
-            for item in items {
-                flatten(item, out);
-            }
-        }
-    } else if !v.is_null() {
-        out.push(v);
     }
 }
 
