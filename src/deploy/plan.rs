@@ -6,9 +6,10 @@
 
 use crate::diff::{Op as DiffOp, SessionDiff};
 use crate::kube::Kube;
+use crate::live::{LiveSource, Wanted};
 use crate::manifest::ResourceId;
 use anyhow::Result;
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 use std::collections::{BTreeSet, HashMap};
 
 /// What applying would do to one resource.
@@ -60,29 +61,19 @@ impl SessionPlan {
     }
 }
 
-/// A skeleton object naming `id` (enough for `kubectl get -f -`).
-fn skeleton(api_version: &str, id: &ResourceId) -> Value {
-    let mut meta = Mapping::new();
-    meta.insert("name".into(), Value::from(id.name.as_str()));
-    if let Some(ns) = &id.namespace {
-        meta.insert("namespace".into(), Value::from(ns.as_str()));
-    }
-    let mut m = Mapping::new();
-    m.insert("apiVersion".into(), Value::from(api_version));
-    m.insert("kind".into(), Value::from(id.kind.as_str()));
-    m.insert("metadata".into(), Value::Mapping(meta));
-    Value::Mapping(m)
-}
-
-/// The live objects named by `wanted` `(apiVersion, id)` that exist: one kubectl call.
+/// The live objects named by `wanted` `(apiVersion, id)` that exist, read as `kpipe diff`
+/// reads them.
 pub fn fetch(kube: &Kube, wanted: &[(String, ResourceId)]) -> Result<Vec<Value>> {
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let docs: Vec<Value> = wanted.iter().map(|(av, id)| skeleton(av, id)).collect();
-    let stream = crate::yaml::emit_stream(docs.iter());
-    let args = ["get", "-f", "-", "-o", "json", "--ignore-not-found"].map(String::from);
-    kube.get_json(&args, Some(stream.as_bytes()))
+    let wanted: Vec<Wanted> = wanted
+        .iter()
+        .map(|(api_version, id)| Wanted {
+            api_version: api_version.clone(),
+            kind: id.kind.clone(),
+            namespace: id.namespace.clone(),
+            name: id.name.clone(),
+        })
+        .collect();
+    LiveSource::fetch(kube, &wanted)
 }
 
 /// Every live object whose label `key` has one of `values`, across all listable kinds

@@ -127,16 +127,7 @@ impl LiveSource for Kube {
     }
 
     fn context_namespace(&self) -> Result<Option<String>> {
-        let args = ["config", "view", "--minify", "-o", "jsonpath={..namespace}"].map(String::from);
-        // No current context is not an error here: the namespace then defaults.
-        match self.run(&args, None) {
-            Ok(out) => {
-                let ns = String::from_utf8_lossy(&out).trim().to_string();
-                Ok(if ns.is_empty() { None } else { Some(ns) })
-            }
-            Err(e) if e.to_string().contains("kubectl not found") => Err(e),
-            Err(_) => Ok(None),
-        }
+        Kube::context_namespace(self)
     }
 
     fn scopes(&self) -> Result<Vec<(String, String, bool)>> {
