@@ -678,15 +678,7 @@ fn under_the_tanzu_cli_the_active_context_is_deployed_to() {
     }
     let emu = Emulator::start(vec![]);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config-ng.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "contexts:\n- name: dev\n  contextType: kubernetes\n  clusterOpts:\n    path: {}\n    context: ''\ncurrentContext:\n  kubernetes: dev\n",
-            emu.kubeconfig_path().display()
-        ),
-    )
-    .unwrap();
+    let cfg = support::tanzu_config(dir.path(), emu.kubeconfig_path());
     let out = kpipe(&emu)
         .env_remove("KUBECONFIG")
         .env("TANZU_BIN", "/usr/local/bin/tanzu")

@@ -257,15 +257,7 @@ fn tanzu_context_supplies_kubeconfig() {
     }
     let emu = emulator(&["app-config.yaml"]);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("config-ng.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "contexts:\n- name: dev\n  contextType: kubernetes\n  clusterOpts:\n    path: {}\n    context: ''\ncurrentContext:\n  kubernetes: dev\n",
-            emu.kubeconfig_path().display()
-        ),
-    )
-    .unwrap();
+    let cfg = support::tanzu_config(dir.path(), emu.kubeconfig_path());
     let out = Command::cargo_bin("kpipe")
         .unwrap()
         .current_dir(fixtures())

@@ -132,3 +132,18 @@ pub fn skip_without_kubectl() -> bool {
         true
     }
 }
+
+/// Writes a Tanzu CLI config (`config-ng.yaml`) into `dir` whose active kubernetes context uses
+/// `kubeconfig`; returns its path (for `TANZU_CONFIG_NEXT_GEN`).
+pub fn tanzu_config(dir: &std::path::Path, kubeconfig: &std::path::Path) -> PathBuf {
+    let cfg = dir.join("config-ng.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "contexts:\n- name: dev\n  contextType: kubernetes\n  clusterOpts:\n    path: {}\n    context: ''\ncurrentContext:\n  kubernetes: dev\n",
+            kubeconfig.display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
