@@ -14,9 +14,13 @@ fn git(args: &[&str]) -> Option<String> {
 fn main() {
     let sha = git(&["rev-parse", "--short=8", "HEAD"]).unwrap_or_default();
     println!("cargo:rustc-env=KPIPE_BUILD_SHA={sha}");
-    // Ask git where HEAD lives: in a worktree `.git` is a file, and watching a missing path
-    // would rerun this script (and rebuild kpipe) on every build.
-    for what in ["HEAD", "refs/heads"] {
+    // Watch HEAD and the branch it names (or packed-refs, where a packed branch lives), not
+    // every branch: a commit on another worktree's branch must not rebuild this one. Ask git
+    // where they live: in a worktree `.git` is a file, and watching a missing path would rerun
+    // this script (and rebuild kpipe) on every build.
+    let mut watch = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    watch.extend(git(&["symbolic-ref", "-q", "HEAD"]));
+    for what in &watch {
         if let Some(p) = git(&["rev-parse", "--git-path", what]) {
             if std::path::Path::new(&p).exists() {
                 println!("cargo:rerun-if-changed={p}");
