@@ -268,8 +268,9 @@ pub fn set_memory_limit(bytes: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The process allocator (glibc malloc or mimalloc, see [`ALLOCATOR`]), except that a failed allocation ends the process with exit 2 and a
-/// one-line `error:` naming `--max-memory` (without allocating) instead of aborting.
+/// The process allocator (glibc malloc or mimalloc, see [`ALLOCATOR`]), except that a failed
+/// allocation ends the process with exit 2 and a one-line `error:` naming `--max-memory`
+/// (without allocating) instead of aborting.
 pub struct OomExit;
 
 fn out_of_memory() -> ! {
@@ -463,7 +464,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mimalloc_for_diff_and_deploy_only() {
+    fn mimalloc_for_diff_deploy_and_many_sessions() {
         let pick = |line: &str, env: Option<&str>| {
             allocator_for(line.split(' ').map(str::as_bytes), env.map(str::as_bytes))
         };

@@ -43,7 +43,6 @@ fn main() -> ExitCode {
     let result = if kpipe::limits::grow_main_stack(kpipe::limits::MAIN_STACK) {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| kpipe::cli::run(cli)))
             .map_err(|_| panicked())
-            .and_then(|r| r)
     } else {
         std::thread::Builder::new()
             .name("main".into())
@@ -51,8 +50,8 @@ fn main() -> ExitCode {
             .spawn(move || kpipe::cli::run(cli))
             .map_err(anyhow::Error::from)
             .and_then(|h| h.join().map_err(|_| panicked()))
-            .and_then(|r| r)
-    };
+    }
+    .and_then(|r| r);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

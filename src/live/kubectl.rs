@@ -12,7 +12,7 @@ const GET_LIMIT: usize = 50;
 
 /// Runs a kubectl command printing JSON and reads the objects the way the diff wants them
 /// (`status` and `managedFields` skipped unbuilt, Lists flattened).
-fn get_json(kube: &Kube, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
+fn get_diffable(kube: &Kube, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
     let out = kube.run(args, stdin)?;
     let mut objects = Vec::new();
     super::lean::parse_json_objects(out.as_slice(), &"kubectl output", &mut objects)
@@ -50,7 +50,7 @@ impl LiveSource for Kube {
                 stream.push_str(&crate::yaml::to_string(&Value::Mapping(m)));
             }
             let args = ["get", "-f", "-", "-o", "json", "--ignore-not-found"].map(String::from);
-            return get_json(self, &args, Some(stream.as_bytes()));
+            return get_diffable(self, &args, Some(stream.as_bytes()));
         }
         // Many objects: LIST each namespace's kinds in one call and keep the wanted names.
         let mut by_ns: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
@@ -81,7 +81,7 @@ impl LiveSource for Kube {
                 args.push(format!("--namespace={ns}"));
             }
             args.extend(["-o", "json", "--ignore-not-found"].map(String::from));
-            for o in get_json(self, &args, None)? {
+            for o in get_diffable(self, &args, None)? {
                 let Some(id) = crate::manifest::ResourceId::of(&o) else {
                     continue;
                 };
@@ -123,7 +123,7 @@ impl LiveSource for Kube {
             "json".into(),
             "--ignore-not-found".into(),
         ];
-        get_json(self, &args, None)
+        get_diffable(self, &args, None)
     }
 
     fn context_namespace(&self) -> Result<Option<String>> {

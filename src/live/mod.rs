@@ -3,7 +3,6 @@
 mod kubectl;
 mod lean;
 mod snapshot;
-pub mod tanzu;
 
 pub use snapshot::Snapshot;
 

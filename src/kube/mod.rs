@@ -3,6 +3,8 @@
 //! output collected or streamed through line by line. No HTTP client of our own: kubectl brings
 //! the user's auth plugins, proxies and kubeconfig handling.
 
+pub mod tanzu;
+
 use crate::exit::EnvError;
 use crate::redact::mask_credentials;
 use anyhow::{Context, Result};
@@ -43,8 +45,8 @@ impl Kube {
             context,
         };
         if k.kubeconfig.is_none() && std::env::var_os("TANZU_BIN").is_some_and(|v| !v.is_empty()) {
-            if let Some(path) = crate::live::tanzu::config_path() {
-                if let Some(t) = crate::live::tanzu::active_context(&path)? {
+            if let Some(path) = tanzu::config_path() {
+                if let Some(t) = tanzu::active_context(&path)? {
                     k.kubeconfig = t.kubeconfig;
                     if k.context.is_none() {
                         k.context = t.context;
