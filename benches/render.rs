@@ -51,6 +51,8 @@ fn bench(c: &mut Criterion) {
         ..Default::default()
     })
     .expect("load");
+    // The sessions are read by now.
+    let _ = std::fs::remove_dir_all(&tmp);
     let mut group = c.benchmark_group("many");
     group.sample_size(10);
     group.bench_function("render example, 1000 sessions", |b| {

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod live;
 pub mod manifest;
 pub mod output;
+pub mod par;
 pub mod plugin;
 pub mod redact;
 pub mod render;

@@ -235,41 +235,10 @@ impl Pipeline {
         T: Send,
         F: Fn(&Session, ManifestSet) -> Result<T> + Sync,
     {
-        let n = self.sessions.len();
         // Up to 16 sessions are not worth a second thread (nor the look-up of the CPU count).
-        let threads = match n.div_ceil(16) {
-            0 | 1 => 1,
-            want => std::thread::available_parallelism().map_or(1, |p| p.get().min(want)),
-        };
-        let run = |chunk: &[Session]| -> Vec<Result<T>> {
-            chunk
-                .iter()
-                .map(|s| self.render_session(s).and_then(|set| f(s, set)))
-                .collect()
-        };
-        let results: Vec<Result<T>> = if threads <= 1 {
-            run(&self.sessions)
-        } else {
-            let size = n.div_ceil(threads);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = self
-                    .sessions
-                    .chunks(size)
-                    .map(|c| scope.spawn(move || run(c)))
-                    .collect();
-                let mut all = Vec::with_capacity(n);
-                for h in handles {
-                    match h.join() {
-                        Ok(mut v) => all.append(&mut v),
-                        Err(_) => all.push(Err(anyhow::anyhow!(
-                            "internal error: a render thread panicked"
-                        ))),
-                    }
-                }
-                all
-            })
-        };
-        results.into_iter().collect()
+        crate::par::map(self.sessions.iter().collect(), 16, |s| {
+            self.render_session(s).and_then(|set| f(s, set))
+        })
     }
 
     /// Renders every session into its set.

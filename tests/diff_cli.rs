@@ -488,6 +488,50 @@ fn json_snapshot_with_server_fields() {
     );
 }
 
+/// What the diff removes from both sides (server metadata, kapp's history annotations) is not
+/// read from a JSON snapshot; kapp's stored `original` still is when it is the baseline.
+#[test]
+fn json_snapshot_bookkeeping_is_skipped_unless_the_original_is_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("cm.yaml");
+    std::fs::write(
+        &desired,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: demo}\ndata: {a: '1'}\n",
+    )
+    .unwrap();
+    let live = dir.path().join("live.json");
+    let object = |data: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c","namespace":"demo","uid":"u1","resourceVersion":"9","generation":2,"creationTimestamp":"2026-01-01T00:00:00Z","annotations":{{"kapp.k14s.io/original":"{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"c\",\"namespace\":\"demo\"}},\"data\":{{\"a\":\"1\"}}}}","kapp.k14s.io/original-diff-md5":"0f"}}}},"data":{data}}}"#
+        )
+    };
+    let run = |data: &str, extra: &[&str]| {
+        std::fs::write(&live, object(data)).unwrap();
+        let mut args = vec![
+            "--files",
+            desired.to_str().unwrap(),
+            "--live",
+            live.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        diff(&args)
+    };
+    // Only bookkeeping differs: no change, and the annotations emptied by skipping kapp's
+    // are not shown as removed.
+    let (code, out, err) = run(r#"{"a":"1"}"#, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    // A key the server added: a change against live, none against the stored original.
+    let (code, out, err) = run(r#"{"a":"1","added":"x"}"#, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("added: x"), "{out}");
+    assert!(
+        !out.contains("kapp.k14s.io/original") && !out.contains("uid"),
+        "{out}"
+    );
+    let (code, out, err) = run(r#"{"a":"1","added":"x"}"#, &["--diff-against-last-applied"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
 /// kapp versioned resources, on `versioned/` (web-config-ver-1 and -ver-2 live, the Deployment
 /// reading ver-2): `kpipe diff -n demo --files versioned/<config> versioned/desired/web.yaml
 /// --live <live> --app <label>` plus `args`.

@@ -39,13 +39,17 @@ fn run(desired: Vec<Value>, live: Vec<Value>, ns: &str) -> SessionDiff {
         scopes: Scopes::new(&[]),
     };
     let set = build_set("corpus", docs, &opts).unwrap();
-    diff_session(&set, &configs, LiveIndex::new(live), &Options::default()).unwrap()
+    diff_session(set, &configs, LiveIndex::new(live), &Options::default()).unwrap()
 }
 
 fn load(p: &Path) -> Vec<Value> {
-    Snapshot::load(p, kpipe::yaml::Limits::default())
-        .unwrap()
-        .into_objects()
+    Snapshot::load(
+        p,
+        kpipe::yaml::Limits::default(),
+        kpipe::live::Keep::Compared,
+    )
+    .unwrap()
+    .into_objects()
 }
 
 fn paths(d: &SessionDiff) -> Vec<&str> {
@@ -253,7 +257,12 @@ fn corpus_kapp_configs_parse() {
 #[test]
 fn snapshot_source_reads_corpus_files() {
     let Some(c) = corpus() else { return };
-    let s = Snapshot::load(&c.join("E-live-objects"), kpipe::yaml::Limits::default()).unwrap();
+    let s = Snapshot::load(
+        &c.join("E-live-objects"),
+        kpipe::yaml::Limits::default(),
+        kpipe::live::Keep::Compared,
+    )
+    .unwrap();
     let owned = s
         .list_owned(&kpipe::live::OwnedQuery {
             label_key: "kapp.k14s.io/app".into(),

@@ -47,13 +47,15 @@ fn example_sessions_from_file() {
         "sessions keep file order"
     );
     for name in names {
-        let yaml = render(&[EXAMPLE, "--sessions", &session_file(name)]);
+        let (_dir, file) = session_file(name);
+        let yaml = render(&[EXAMPLE, "--sessions", &file]);
         insta::assert_snapshot!(format!("example_session_{name}"), yaml);
     }
 }
 
-/// A sessions file holding only the named session of the example's sessions.yaml.
-fn session_file(name: &str) -> String {
+/// A sessions file holding only the named session of the example's sessions.yaml, in a
+/// temporary folder removed when the returned guard drops.
+fn session_file(name: &str) -> (tempfile::TempDir, String) {
     let all: serde_yaml::Value = serde_yaml::from_str(
         &std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,12 +71,11 @@ fn session_file(name: &str) -> String {
         .iter()
         .filter(|s| s["session_name"].as_str() == Some(name))
         .collect();
-    let dir =
-        std::env::temp_dir().join(format!("kpipe-test-sessions-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sessions.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions.yaml");
     std::fs::write(&path, serde_yaml::to_string(&one).unwrap()).unwrap();
-    path.to_string_lossy().to_string()
+    let path = path.to_string_lossy().to_string();
+    (dir, path)
 }
 
 #[test]

@@ -365,7 +365,7 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
             ownership: p.ownership,
             against_original: false,
         };
-        let diff = diff_session(&set, &p.configs, LiveIndex::new(live.clone()), &opts)
+        let diff = diff_session(set.clone(), &p.configs, LiveIndex::new(live.clone()), &opts)
             .with_context(|| format!("diffing session {}", set.session))?;
         let (plan, c) = plan::from_diff(&diff, &live);
         conflicts.extend(

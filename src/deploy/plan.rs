@@ -6,7 +6,7 @@
 
 use crate::diff::{Op as DiffOp, SessionDiff};
 use crate::kube::Kube;
-use crate::live::{LiveSource, Wanted};
+use crate::live::{Cluster, Keep, LiveSource, Wanted};
 use crate::manifest::ResourceId;
 use anyhow::Result;
 use serde_yaml::Value;
@@ -73,7 +73,12 @@ pub fn fetch(kube: &Kube, wanted: &[(String, ResourceId)]) -> Result<Vec<Value>>
             name: id.name.clone(),
         })
         .collect();
-    LiveSource::fetch(kube, &wanted)
+    let cluster = Cluster {
+        kube: kube.clone(),
+        // The plan reads `resourceVersion`.
+        keep: Keep::Metadata,
+    };
+    cluster.fetch(&wanted)
 }
 
 /// Every live object whose label `key` has one of `values`, across all listable kinds

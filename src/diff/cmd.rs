@@ -7,7 +7,7 @@ use super::DiffResult;
 use crate::cli::RenderArgs;
 use crate::exit;
 use crate::kube::Kube;
-use crate::live::{LiveSource, OwnedQuery, Snapshot, Wanted};
+use crate::live::{Cluster, Keep, LiveSource, OwnedQuery, Snapshot, Wanted};
 use crate::manifest::{build_set_bare, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
@@ -127,13 +127,24 @@ fn color_on(choice: ColorChoice) -> bool {
 
 /// The live source named by `--live`.
 pub fn live_source(args: &DiffArgs, limits: Limits) -> Result<Box<dyn LiveSource>> {
+    // What the diff removes from both sides is not read at all, unless the stored original
+    // is the baseline.
+    let keep = if args.diff_against_last_applied {
+        Keep::Metadata
+    } else {
+        Keep::Compared
+    };
     if args.live == "cluster" {
-        return Ok(Box::new(Kube::new(
-            args.kubeconfig.clone(),
-            args.kube_context.clone(),
-        )?));
+        return Ok(Box::new(Cluster {
+            kube: Kube::new(args.kubeconfig.clone(), args.kube_context.clone())?,
+            keep,
+        }));
     }
-    Ok(Box::new(Snapshot::load(Path::new(&args.live), limits)?))
+    Ok(Box::new(Snapshot::load(
+        Path::new(&args.live),
+        limits,
+        keep,
+    )?))
 }
 
 /// Namespace for namespace-less resources: `-n`, else the kube context's, else `default`.
@@ -255,7 +266,7 @@ fn ownership_from_record(record: Option<&Value>, app: &str) -> Result<Ownership>
 
 /// Fetches live state for every session and diffs them.
 pub fn diff_all(
-    desired: &[Desired],
+    desired: Vec<Desired>,
     source: &dyn LiveSource,
     args: &DiffArgs,
     namespace: &str,
@@ -357,7 +368,7 @@ pub fn diff_all(
             against_original: args.diff_against_last_applied,
         };
         result.sessions.push(diff_session_filtered(
-            &d.set,
+            d.set,
             &d.configs,
             live,
             &opts,
@@ -400,42 +411,50 @@ pub fn place_namespaces(set: &mut ManifestSet, namespace: &str, scopes: &Scopes)
 /// `kpipe diff [DIR] [render inputs]`, or `--files` for plain manifests.
 pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<u8> {
     let limits = inputs.limits()?;
-    // A snapshot is loaded while the `--files` are read: neither needs the other.
-    let (source, docs) = if args.live != "cluster" && !args.files.is_empty() {
-        std::thread::scope(|scope| {
-            let files = scope.spawn(|| read_files(&args.files, limits));
-            let source = live_source(args, limits);
-            let docs = files
-                .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("reading --files failed")));
-            Ok::<_, anyhow::Error>((source?, Some(docs?)))
-        })?
-    } else {
-        (live_source(args, limits)?, None)
-    };
-    let ns = placement_namespace(inputs.namespace.as_deref(), source.as_ref())?;
-    let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
-    let desired = if args.files.is_empty() {
+    let desired_for = |ns: &str, scopes: Scopes| -> Result<Vec<Desired>> {
+        if !args.files.is_empty() {
+            return files_desired(args, limits, ns, scopes);
+        }
         let sets = inputs.pipeline()?.render_all()?;
-        sets.into_iter()
+        Ok(sets
+            .into_iter()
             .map(|mut set| {
-                place_namespaces(&mut set, &ns, &scopes);
+                place_namespaces(&mut set, ns, &scopes);
                 Desired {
                     set,
                     configs: Vec::new(),
                 }
             })
-            .collect()
-    } else {
-        match docs {
-            Some(docs) => docs_desired(docs, &ns, scopes)?,
-            None => files_desired(args, limits, &ns, scopes)?,
-        }
+            .collect())
     };
-    let result = diff_all(&desired, source.as_ref(), args, &ns)?;
+    let (source, desired, ns) = if args.live == "cluster" {
+        let source = live_source(args, limits)?;
+        let ns = placement_namespace(inputs.namespace.as_deref(), source.as_ref())?;
+        let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
+        let desired = desired_for(&ns, scopes)?;
+        (source, desired, ns)
+    } else {
+        // A snapshot has no context namespace and no server scopes: what its content cannot
+        // change is taken from an empty one, and the desired state is built while it loads.
+        let stand_in = Snapshot::default();
+        let ns = placement_namespace(inputs.namespace.as_deref(), &stand_in)?;
+        let scopes = scopes(&stand_in, &inputs.cluster_scoped)?;
+        let (source, desired) = std::thread::scope(|scope| {
+            let desired = scope.spawn(|| desired_for(&ns, scopes));
+            let source = live_source(args, limits);
+            let desired = desired.join().unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "internal error: building the desired state panicked"
+                ))
+            });
+            Ok::<_, anyhow::Error>((source?, desired?))
+        })?;
+        (source, desired, ns)
+    };
+    let result = diff_all(desired, source.as_ref(), args, &ns)?;
     let r = finish(&result, args, out);
     // The process ends here: returning the memory of every object one by one to the allocator
     // would cost more than the diff itself (the OS takes it back at exit in one go).
-    std::mem::forget((result, desired, source));
+    std::mem::forget((result, source));
     r
 }

@@ -53,50 +53,13 @@ pub(crate) mod testing {
 use serde::Serialize;
 use serde_yaml::Value;
 
-/// Maps `f` over `items` on up to `available_parallelism` threads (2 on the reference machine),
-/// keeping the order; small inputs stay on the calling thread. Each worker consumes its share
-/// (no clones of the items). The first error (in item order) wins.
+/// Maps `f` over `items` in parallel, keeping the order ([`crate::par::map`]); fewer than 64
+/// items per extra thread stay on the calling thread.
 pub fn par_map<T: Send, U: Send>(
-    mut items: Vec<T>,
+    items: Vec<T>,
     f: impl Fn(T) -> anyhow::Result<U> + Sync,
 ) -> anyhow::Result<Vec<U>> {
-    const MIN_PER_THREAD: usize = 64;
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8)
-        .min(items.len() / MIN_PER_THREAD)
-        .max(1);
-    if threads == 1 {
-        return items.into_iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let mut parts_in = Vec::with_capacity(threads);
-    while items.len() > chunk {
-        parts_in.push(items.split_off(items.len() - chunk));
-    }
-    parts_in.push(items);
-    parts_in.reverse();
-    let f = &f;
-    let parts: Vec<anyhow::Result<Vec<U>>> = std::thread::scope(|scope| {
-        let mut it = parts_in.into_iter();
-        let first = it.next().unwrap_or_default();
-        let handles: Vec<_> = it
-            .map(|part| scope.spawn(move || part.into_iter().map(f).collect()))
-            .collect();
-        let first = first.into_iter().map(f).collect::<anyhow::Result<Vec<U>>>();
-        std::iter::once(first)
-            .chain(handles.into_iter().map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a diff worker thread panicked")))
-            }))
-            .collect()
-    });
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok(out)
+    crate::par::map(items, 64, f)
 }
 
 /// What applying the rendered set would do to one resource.

@@ -5,28 +5,8 @@ use super::config::{Config, PathRule, RebaseKind, RebaseRule, Source};
 use super::matcher::any_matches;
 use serde_yaml::{Mapping, Value};
 
-/// kapp's history annotations, removed from both sides before diffing.
-pub const HISTORY_ANNOTATIONS: &[&str] = &[
-    "kapp.k14s.io/original",
-    "kapp.k14s.io/original-diff-md5",
-    "kapp.k14s.io/original-diff",
-    "kapp.k14s.io/original-diff-full",
-];
+pub use crate::live::{HISTORY_ANNOTATIONS, SERVER_METADATA};
 pub const IDENTITY_ANNOTATION: &str = "kapp.k14s.io/identity";
-
-/// Metadata the API server owns. kapp copies all live metadata into the new side, so these are
-/// equal on both sides; kpipe drops them from both for readable reports (and from a live
-/// object when it stands in for a desired one in tests).
-pub const SERVER_METADATA: &[&str] = &[
-    "managedFields",
-    "resourceVersion",
-    "uid",
-    "generation",
-    "creationTimestamp",
-    "selfLink",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-];
 
 fn annotations_mut(obj: &mut Value) -> Option<&mut Mapping> {
     match obj.get_mut("metadata")?.get_mut("annotations")? {

@@ -10,6 +10,7 @@ use super::{changed_paths, Change, Op, SessionDiff};
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
 use serde_yaml::Value;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 pub const NOOP_ANNOTATION: &str = "kapp.k14s.io/noop";
@@ -165,7 +166,7 @@ fn original_of(live: &Value) -> Option<Value> {
 
 /// Diffs one session's rendered set against the live index.
 pub fn diff_session(
-    set: &ManifestSet,
+    set: ManifestSet,
     configs: &[SourcedDoc],
     live: LiveIndex,
     opts: &Options,
@@ -176,13 +177,13 @@ pub fn diff_session(
 /// [`diff_session`], keeping only the changes `filter` matches (`--diff-filter`). Conflicts are
 /// always kept: kapp refuses the whole deploy over them, whatever the filter.
 pub fn diff_session_filtered(
-    set: &ManifestSet,
+    set: ManifestSet,
     configs: &[SourcedDoc],
     mut live: LiveIndex,
     opts: &Options,
     filter: Option<&Filter>,
 ) -> Result<SessionDiff> {
-    let (cfg, resources) = split_config(set, configs)?;
+    let (cfg, resources) = split_config(&set, configs)?;
     let key = opts.ownership.key().to_string();
     let versions = Versions::of(&live, &opts.ownership);
 
@@ -210,48 +211,106 @@ pub fn diff_session_filtered(
         _ => None,
     };
 
-    // Versioned objects are decided on borrowed live copies (rare; they may be diffed twice).
+    // Versioned objects are decided on borrowed copies (rare; they may be diffed twice).
     let diff_ref = |r: &Resource, l: Option<&Value>| {
-        diff_resource(r, l.cloned(), &cfg, &key, stamp.as_deref(), opts)
-            .with_context(|| format!("{}: {}", r.source, r.id))
+        diff_resource(
+            r,
+            r.object.clone(),
+            l.cloned(),
+            &cfg,
+            &key,
+            stamp.as_deref(),
+            opts,
+        )
+        .with_context(|| format!("{}: {}", r.source, r.id))
     };
     let resolved = versioned::resolve(&resources, &versions, &live, &cfg, diff_ref)?;
-    // Live objects a rendered object accounts for: not deletes.
-    let rendered: HashSet<&ResourceId> = resolved
-        .items
+    // The rendered objects the diff edits are moved out of the set, not cloned: rendered
+    // objects are found by position (identities are unique in a set, and a resource is
+    // `Plain` in at most one item, so each is taken once).
+    let position: HashMap<&ResourceId, usize> = set
+        .resources
         .iter()
-        .filter_map(|i| i.plain().map(|r| &r.id))
-        .chain(&resolved.kept)
+        .enumerate()
+        .map(|(i, r)| (&r.id, i))
+        .collect();
+    let work: Vec<Work> = resolved
+        .items
+        .into_iter()
+        .map(|i| match i {
+            Item::Plain(r) => Work::Rendered(position.get(&r.id).copied().unwrap_or(usize::MAX)),
+            Item::Rewritten(r) => Work::Rewritten(r),
+            Item::Decided(d) => Work::Decided(d),
+        })
+        .collect();
+    let kept = resolved.kept;
+    let unfound = versioned::unfound_versions(&resources, &versions, &opts.ownership, &owners);
+    drop((position, resources));
+    let mut set = set;
+    let taken: Vec<Option<Value>> = work
+        .iter()
+        .map(|w| match w {
+            Work::Rendered(i) => set
+                .resources
+                .get_mut(*i)
+                .map(|r| std::mem::take(&mut r.object)),
+            _ => None,
+        })
+        .collect();
+    let set = set;
+    // Live objects a rendered object accounts for: not deletes.
+    let rewritten: HashSet<ResourceId> = work
+        .iter()
+        .filter_map(|w| match w {
+            Work::Rewritten(r) => Some(r.id.clone()),
+            _ => None,
+        })
+        .collect();
+    let rendered: HashSet<&ResourceId> = work
+        .iter()
+        .filter_map(|w| match w {
+            Work::Rendered(i) => set.resources.get(*i).map(|r| &r.id),
+            _ => None,
+        })
+        .chain(&kept)
+        .chain(&rewritten)
         .collect();
     // Everything else moves its live object into the diff, which edits it in place.
-    let pairs: Vec<(&Item, Option<Value>)> = resolved
-        .items
-        .iter()
-        .map(|i| {
-            let l = match i {
-                Item::Plain(r) => live.take(&r.id),
-                Item::Rewritten(r) => live.take(&r.id),
-                Item::Decided(d) => filter
+    let pairs: Vec<(Work, Option<Value>, Option<Value>)> = work
+        .into_iter()
+        .zip(taken)
+        .map(|(w, object)| {
+            let l = match &w {
+                Work::Rendered(i) => set.resources.get(*i).and_then(|r| live.take(&r.id)),
+                Work::Rewritten(r) => live.take(&r.id),
+                Work::Decided(d) => filter
                     .and(d.existing.as_ref())
                     .and_then(|id| live.get(id).cloned()),
             };
-            (i, l)
+            (w, object, l)
         })
         .collect();
-    let changes = super::par_map(pairs, |(item, l)| {
-        let (r, l) = match item {
-            Item::Plain(r) => (*r, l),
-            Item::Rewritten(r) => (&**r, l),
-            Item::Decided(d) => {
-                let c = &d.change;
-                return Ok(keep(filter, c.op, &c.id, d.new.as_ref(), l.as_ref()).then(|| c.clone()));
+    let changes = super::par_map(pairs, |(w, object, l)| {
+        let (r, object) = match w {
+            Work::Rendered(i) => match (set.resources.get(i), object) {
+                (Some(r), Some(object)) => (Cow::Borrowed(r), object),
+                _ => anyhow::bail!("internal error: a rendered object went missing"),
+            },
+            Work::Rewritten(mut r) => {
+                let object = std::mem::take(&mut r.object);
+                (Cow::Owned(*r), object)
+            }
+            Work::Decided(d) => {
+                let c = d.change;
+                return Ok(keep(filter, c.op, &c.id, d.new.as_ref(), l.as_ref()).then_some(c));
             }
         };
-        // The filter looks at the live object as listed; the diff consumes it.
-        let listed = filter.and(l.clone());
-        let c = diff_resource(r, l, &cfg, &key, stamp.as_deref(), opts)
+        // The filter looks at both objects as given; the diff consumes them.
+        let listed = filter.and_then(|_| l.clone());
+        let given = filter.map(|_| object.clone());
+        let c = diff_resource(&r, object, l, &cfg, &key, stamp.as_deref(), opts)
             .with_context(|| format!("{}: {}", r.source, r.id))?;
-        Ok(keep(filter, c.op, &c.id, Some(&r.object), listed.as_ref()).then_some(c))
+        Ok(keep(filter, c.op, &c.id, given.as_ref(), listed.as_ref()).then_some(c))
     })?;
     let mut changes: Vec<Change> = changes.into_iter().flatten().collect();
     // Deletes in identity order (kind, then namespace and name), whatever order the source
@@ -299,19 +358,16 @@ pub fn diff_session_filtered(
     Ok(SessionDiff {
         session: set.session.clone(),
         changes,
-        warnings: cfg
-            .unsupported
-            .iter()
-            .cloned()
-            .chain(versioned::unfound_versions(
-                &resources,
-                &versions,
-                &opts.ownership,
-                &owners,
-            ))
-            .collect(),
+        warnings: cfg.unsupported.iter().cloned().chain(unfound).collect(),
         mask_rules: cfg.mask_rules.clone(),
     })
+}
+
+/// A resolved item with its rendered object found by position in the set.
+enum Work {
+    Rendered(usize),
+    Rewritten(Box<Resource>),
+    Decided(Box<versioned::Decided>),
 }
 
 /// Whether `--diff-filter` keeps a change (no filter keeps everything; conflicts always stay).
@@ -341,16 +397,23 @@ fn api_version(obj: &Value) -> String {
         .to_string()
 }
 
+/// Diffs rendered resource `r`, whose object is given apart (`r.object` is not read).
 fn diff_resource(
     r: &Resource,
+    mut object: Value,
     live: Option<Value>,
     cfg: &Config,
     key: &str,
     stamp: Option<&str>,
     opts: &Options,
 ) -> Result<Change> {
-    let has = |a: &str| ownership::has_annotation(&r.object, a);
-    let mut object = r.object.clone();
+    let annotated = |o: &Value, a: &str| ownership::has_annotation(o, a);
+    let (noop, exists, disable_original) = (
+        annotated(&object, NOOP_ANNOTATION),
+        annotated(&object, EXISTS_ANNOTATION),
+        annotated(&object, DISABLE_ORIGINAL_ANNOTATION),
+    );
+    let groups = change_groups(&object);
     if let Some(Value::Mapping(anns)) = object
         .get_mut("metadata")
         .and_then(|m| m.get_mut("annotations"))
@@ -369,16 +432,16 @@ fn diff_resource(
         existing: None,
         new: None,
         source: Some(r.source.clone()),
-        change_groups: change_groups(&r.object),
+        change_groups: groups,
         changed_paths: Vec::new(),
         reason: None,
     };
-    if has(NOOP_ANNOTATION) {
+    if noop {
         change.reason = Some(format!("annotated {NOOP_ANNOTATION}"));
         return Ok(change);
     }
     let Some(live) = live else {
-        if has(EXISTS_ANNOTATION) {
+        if exists {
             change.op = Op::Exists;
             change.reason = Some(format!(
                 "annotated {EXISTS_ANNOTATION}: waits for it to be created elsewhere"
@@ -393,7 +456,7 @@ fn diff_resource(
         change.new = Some(normalize::single(&new, cfg, false));
         return Ok(change);
     };
-    if has(EXISTS_ANNOTATION) {
+    if exists {
         change.reason = Some(format!("annotated {EXISTS_ANNOTATION} and present"));
         return Ok(change);
     }
@@ -432,7 +495,7 @@ fn diff_resource(
     if let Some(v) = value.filter(|_| conflict.is_none()) {
         ownership::insert_labels(&mut new, &r.id, key, v, cfg);
     }
-    let original = if opts.against_original && !has(DISABLE_ORIGINAL_ANNOTATION) {
+    let original = if opts.against_original && !disable_original {
         original_of(&live)
     } else {
         None
@@ -471,7 +534,7 @@ mod tests {
         live: &LiveIndex,
         opts: &Options,
     ) -> Result<SessionDiff> {
-        super::diff_session(&s.0, &s.1, live.clone(), opts)
+        super::diff_session(s.0.clone(), &s.1, live.clone(), opts)
     }
 
     fn ops(d: &SessionDiff) -> Vec<(String, Op)> {

@@ -624,7 +624,7 @@ mod tests {
 
     fn run_with(docs: &[&str], live: &[Value], opts: &Options) -> Result<SessionDiff> {
         let s = set(docs);
-        diff_session(&s.0, &s.1, LiveIndex::new(live.to_vec()), opts)
+        diff_session(s.0.clone(), &s.1, LiveIndex::new(live.to_vec()), opts)
     }
 
     fn run(docs: &[&str], live: &[Value]) -> SessionDiff {
@@ -784,7 +784,7 @@ spec:
         let filtered = |f: &str| {
             let f = crate::diff::filter::Filter::parse(f).unwrap();
             let d = crate::diff::ops::diff_session_filtered(
-                &s.0,
+                s.0.clone(),
                 &s.1,
                 LiveIndex::new(live.clone()),
                 &app(),

@@ -1,6 +1,6 @@
 //! Live state from the user's `kubectl` ([`Kube`] runs it).
 
-use super::{LiveSource, OwnedQuery, Wanted};
+use super::{Keep, LiveSource, OwnedQuery, Wanted};
 use crate::kube::Kube;
 use crate::manifest::group_of;
 use anyhow::{Context, Result};
@@ -10,12 +10,19 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 /// Above this many wanted objects, LIST per namespace instead of one GET each.
 const GET_LIMIT: usize = 50;
 
+/// The cluster as a live source: the user's kubectl, objects read as `keep` says.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub kube: Kube,
+    pub keep: Keep,
+}
+
 /// Runs a kubectl command printing JSON and reads the objects the way the diff wants them
 /// (`status` and `managedFields` skipped unbuilt, Lists flattened).
-fn get_diffable(kube: &Kube, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
-    let out = kube.run(args, stdin)?;
+fn get_diffable(c: &Cluster, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
+    let out = c.kube.run(args, stdin)?;
     let mut objects = Vec::new();
-    super::lean::parse_json_objects(out.as_slice(), &"kubectl output", &mut objects)
+    super::lean::parse_json_objects(out.as_slice(), &"kubectl output", c.keep, &mut objects)
         .context("kubectl printed invalid JSON")?;
     Ok(objects)
 }
@@ -28,7 +35,7 @@ fn type_arg(api_version: &str, kind: &str) -> String {
     }
 }
 
-impl LiveSource for Kube {
+impl LiveSource for Cluster {
     fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>> {
         if wanted.is_empty() {
             return Ok(Vec::new());
@@ -127,11 +134,11 @@ impl LiveSource for Kube {
     }
 
     fn context_namespace(&self) -> Result<Option<String>> {
-        Kube::context_namespace(self)
+        self.kube.context_namespace()
     }
 
     fn scopes(&self) -> Result<Vec<(String, String, bool)>> {
-        let out = self.run(
+        let out = self.kube.run(
             &["api-resources".to_string(), "--no-headers".to_string()],
             None,
         )?;
@@ -178,10 +185,13 @@ mod tests {
 
     #[test]
     fn missing_kubectl_is_an_environment_error() {
-        let k = Kube {
-            bin: "/nonexistent/kubectl".into(),
-            kubeconfig: None,
-            context: None,
+        let k = Cluster {
+            kube: Kube {
+                bin: "/nonexistent/kubectl".into(),
+                kubeconfig: None,
+                context: None,
+            },
+            keep: Keep::Compared,
         };
         let e = k
             .fetch(&[Wanted {
@@ -206,10 +216,13 @@ mod tests {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let k = Kube {
-            bin: fake,
-            kubeconfig: None,
-            context: None,
+        let k = Cluster {
+            kube: Kube {
+                bin: fake,
+                kubeconfig: None,
+                context: None,
+            },
+            keep: Keep::Compared,
         };
         let e = k.scopes().unwrap_err();
         assert_eq!(crate::exit::code_for(&e), crate::exit::ENVIRONMENT);

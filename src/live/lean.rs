@@ -8,20 +8,21 @@
 //! The input is read in chunks, so a 70 MB snapshot never sits in memory whole: only the
 //! objects kept are. Skipped parts are checked for balanced brackets and closed strings only.
 
-use super::flatten_into;
+use super::{flatten_into, Keep, HISTORY_ANNOTATIONS, SERVER_METADATA};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Number, Value};
 use std::fmt;
 use std::io::Read;
 
 /// Parses every JSON value in `src` (several may be concatenated) and appends the objects,
-/// `List`s flattened, to `out`. `what` names the input in errors.
+/// `List`s flattened, to `out`, leaving out what `keep` says. `what` names the input in errors.
 pub fn parse_json_objects(
     src: impl Read,
     what: &dyn fmt::Display,
+    keep: Keep,
     out: &mut Vec<Value>,
 ) -> Result<()> {
-    let mut r = Reader::new(src);
+    let mut r = Reader::new(src, keep);
     let mut i = 0;
     loop {
         r.skip_ws().map_err(|e| r.error(what, i + 1, e))?;
@@ -35,7 +36,7 @@ pub fn parse_json_objects(
             .map_err(|e| r.error(what, i, e))?;
         if skipped_in_items && !is_list(&v) {
             // `items` of an object that is not a List are not objects: nothing may be dropped.
-            bail!("{what}: JSON value {i}: an object that is not a List has `items` holding objects with status or managedFields; save it as YAML to diff it");
+            bail!("{what}: JSON value {i}: an object that is not a List has `items` holding objects with parts the reader leaves out (status, managedFields, server metadata); save it as YAML to diff it");
         }
         flatten_into(v, out);
     }
@@ -53,8 +54,10 @@ enum Mode {
     Top,
     /// An object: `status` skipped, `metadata` read as metadata.
     Object,
-    /// `metadata`: `managedFields` skipped.
+    /// `metadata`: `managedFields` skipped (and server metadata under [`Keep::Compared`]).
     Metadata,
+    /// `metadata.annotations` under [`Keep::Compared`]: kapp's history annotations skipped.
+    Annotations,
     /// A List's `items`: each one an object.
     Items,
     /// Anything else: read whole.
@@ -89,10 +92,11 @@ struct Reader<R> {
     /// Entries of the objects and items of the arrays being read, innermost last.
     entries: Vec<(Value, Value)>,
     items: Vec<Value>,
+    keep: Keep,
 }
 
 impl<R: Read> Reader<R> {
-    fn new(src: R) -> Self {
+    fn new(src: R, keep: Keep) -> Self {
         Reader {
             src,
             buf: vec![0; CHUNK],
@@ -105,6 +109,7 @@ impl<R: Read> Reader<R> {
             started: false,
             entries: Vec::new(),
             items: Vec::new(),
+            keep,
         }
     }
 
@@ -180,10 +185,7 @@ impl<R: Read> Reader<R> {
         }
         loop {
             let rest = &self.buf[self.pos..self.end];
-            match rest
-                .iter()
-                .position(|b| !matches!(b, b' ' | b'\n' | b'\r' | b'\t'))
-            {
+            match ws_len(rest) {
                 Some(at) => {
                     self.pos += at;
                     return Ok(());
@@ -251,6 +253,7 @@ impl<R: Read> Reader<R> {
             }
             let key = self.string()?;
             self.expect_byte(b':', "`:`")?;
+            let compared = self.keep == Keep::Compared;
             let child = match (mode, key.as_str()) {
                 (Mode::Top | Mode::Object, "status") | (Mode::Metadata, "managedFields") => {
                     self.skip_value()?;
@@ -258,6 +261,17 @@ impl<R: Read> Reader<R> {
                     *skipped |= mode != Mode::Top;
                     None
                 }
+                (Mode::Metadata, k) if compared && SERVER_METADATA.contains(&k) => {
+                    self.skip_value()?;
+                    *skipped = true;
+                    None
+                }
+                (Mode::Annotations, k) if HISTORY_ANNOTATIONS.contains(&k) => {
+                    self.skip_value()?;
+                    *skipped = true;
+                    None
+                }
+                (Mode::Metadata, "annotations") if compared => Some(Mode::Annotations),
                 (Mode::Top | Mode::Object, "metadata") => Some(Mode::Metadata),
                 (Mode::Top, "items") => Some(Mode::Items),
                 _ => Some(Mode::Plain),
@@ -269,7 +283,14 @@ impl<R: Read> Reader<R> {
                 if mode != Mode::Top || child == Mode::Items {
                     *skipped |= inner;
                 }
-                self.entries.push((Value::String(key), v));
+                // Annotations left empty by dropping kapp's are dropped whole, as the diff's
+                // own clean-up does (`normalize::strip_history`).
+                let emptied = child == Mode::Annotations
+                    && inner
+                    && v.as_mapping().is_some_and(Mapping::is_empty);
+                if !emptied {
+                    self.entries.push((Value::String(key), v));
+                }
             }
             self.skip_ws()?;
             match self.peek()? {
@@ -406,22 +427,37 @@ impl<R: Read> Reader<R> {
 
     /// The rest of a string from its first backslash; what came before is in `out`.
     fn string_escaped(&mut self, out: &mut String) -> Res<()> {
-        // Raw bytes are collected here so multi-byte characters stay whole across chunks.
-        let mut raw: Vec<u8> = Vec::new();
+        // Raw bytes are collected here so multi-byte characters stay whole across chunks. Runs
+        // between escapes are copied whole (kapp's `original` annotation is escaped JSON).
+        let mut raw: Vec<u8> = Vec::with_capacity(256);
         loop {
-            let Some(b) = self.peek()? else {
-                return err("unterminated string");
+            let rest = &self.buf[self.pos..self.end];
+            let (run, stop) = match memchr::memchr2(b'"', b'\\', rest) {
+                Some(off) => (&rest[..off], Some(rest[off])),
+                None => (rest, None),
             };
-            self.pos += 1;
-            match b {
-                b'"' => {
+            if run.iter().fold(false, |acc, &b| acc | (b < 0x20)) {
+                return err("control character in a string");
+            }
+            raw.extend_from_slice(run);
+            self.pos += run.len();
+            match stop {
+                None => {
+                    let keep = self.pos;
+                    if !self.fill(keep)? {
+                        return err("unterminated string");
+                    }
+                }
+                Some(b'"') => {
+                    self.pos += 1;
                     out.push_str(
                         std::str::from_utf8(&raw)
                             .map_err(|_| Error("invalid UTF-8 in a string".into()))?,
                     );
                     return Ok(());
                 }
-                b'\\' => {
+                Some(_) => {
+                    self.pos += 1;
                     let Some(e) = self.peek()? else {
                         return err("unterminated string");
                     };
@@ -441,8 +477,6 @@ impl<R: Read> Reader<R> {
                     let mut tmp = [0u8; 4];
                     raw.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
                 }
-                0x00..=0x1f => return err("control character in a string"),
-                _ => raw.push(b),
             }
         }
     }
@@ -501,7 +535,7 @@ impl<R: Read> Reader<R> {
         loop {
             // Jump to the next byte that matters: most of a skipped part is indentation and keys.
             let rest = &self.buf[self.pos..self.end];
-            let Some(at) = rest.iter().position(|&b| STRUCTURAL[b as usize]) else {
+            let Some(at) = structural_at(rest) else {
                 self.pos = self.end;
                 let keep = self.pos;
                 if !self.fill(keep)? {
@@ -589,6 +623,41 @@ const STRUCTURAL: [bool; 256] = {
     t
 };
 
+/// The first [`STRUCTURAL`] byte of `rest`, looked for 8 bytes at a time: a skipped part is
+/// mostly indentation and keys. `{`/`[` and `}`/`]` differ only in bit 0x20, so setting it
+/// leaves three bytes to find.
+#[inline]
+fn structural_at(rest: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const CASE: u64 = u64::from_ne_bytes([0x20; 8]);
+    // Bit 7 of each byte of `w` that is zero (exact for the lowest such byte).
+    let zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
+    let mut i = 0;
+    while let Some(chunk) = rest.get(i..i + 8) {
+        // An 8-byte slice always converts.
+        let w = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let folded = w | CASE;
+        let hits = zero(w ^ u64::from_ne_bytes([b'"'; 8]))
+            | zero(folded ^ u64::from_ne_bytes([b'{'; 8]))
+            | zero(folded ^ u64::from_ne_bytes([b'}'; 8]));
+        if hits != 0 {
+            // Little-endian load: the lowest set bit is the first byte; a false hit can only
+            // sit above a true one, so scan from the first hit's byte.
+            let first = i + (hits.trailing_zeros() / 8) as usize;
+            return rest[first..]
+                .iter()
+                .position(|&b| STRUCTURAL[b as usize])
+                .map(|p| first + p);
+        }
+        i += 8;
+    }
+    rest[i..]
+        .iter()
+        .position(|&b| STRUCTURAL[b as usize])
+        .map(|p| i + p)
+}
+
 fn utf8(bytes: &[u8]) -> Res<String> {
     // No early exit: the whole-slice form vectorises.
     let control = bytes.iter().fold(false, |acc, &b| acc | (b < 0x20));
@@ -597,6 +666,31 @@ fn utf8(bytes: &[u8]) -> Res<String> {
         Ok(_) => err("control character in a string"),
         Err(_) => err("invalid UTF-8 in a string"),
     }
+}
+
+/// How many whitespace bytes `rest` starts with; `None` when it is all whitespace. Pretty
+/// JSON (`kubectl get -o json`) is half indentation: runs of spaces go 8 bytes at a time.
+#[inline]
+fn ws_len(rest: &[u8]) -> Option<usize> {
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    let mut i = 0;
+    while let Some(&b) = rest.get(i) {
+        match b {
+            b' ' => {
+                i += 1;
+                while let Some(word) = rest.get(i..i + 8) {
+                    // A slice of 8 bytes always converts.
+                    if u64::from_ne_bytes(word.try_into().unwrap_or([0; 8])) != SPACES {
+                        break;
+                    }
+                    i += 8;
+                }
+            }
+            b'\n' | b'\r' | b'\t' => i += 1,
+            _ => return Some(i),
+        }
+    }
+    None
 }
 
 /// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -641,7 +735,7 @@ mod tests {
 
     fn parse(text: &str) -> Vec<Value> {
         let mut out = Vec::new();
-        parse_json_objects(text.as_bytes(), &"t.json", &mut out).unwrap();
+        parse_json_objects(text.as_bytes(), &"t.json", Keep::Metadata, &mut out).unwrap();
         out
     }
 
@@ -695,6 +789,7 @@ mod tests {
         let e = parse_json_objects(
             &br#"{"kind":"Thing","items":[{"status":1,"metadata":{"managedFields":[]}}]}"#[..],
             &"x.json",
+            Keep::Metadata,
             &mut out,
         )
         .unwrap_err();
@@ -711,7 +806,13 @@ mod tests {
         let generic: Value = serde_json::from_str(text).unwrap();
         assert_eq!(parse(text), vec![generic.clone()]);
         let mut out = Vec::new();
-        parse_json_objects(Trickle(text.as_bytes()), &"t.json", &mut out).unwrap();
+        parse_json_objects(
+            Trickle(text.as_bytes()),
+            &"t.json",
+            Keep::Metadata,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, vec![generic]);
     }
 
@@ -719,7 +820,13 @@ mod tests {
     fn trickled_input_skips_the_same() {
         let text = "\u{feff}{\"kind\":\"List\",\"items\":[{\"metadata\":{\"name\":\"a\",\"managedFields\":[{\"x\":\"a\\\"]}\"}]},\"status\":{\"s\":[1,{\"t\":\"}\"}]}}]}\n";
         let mut out = Vec::new();
-        parse_json_objects(Trickle(text.as_bytes()), &"t.json", &mut out).unwrap();
+        parse_json_objects(
+            Trickle(text.as_bytes()),
+            &"t.json",
+            Keep::Metadata,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, vec![y("{metadata: {name: a}}")]);
     }
 
@@ -767,13 +874,14 @@ mod tests {
         ];
         for (text, want) in cases {
             let mut out = Vec::new();
-            let e = parse_json_objects(*text, &"x.json", &mut out).unwrap_err();
+            let e = parse_json_objects(*text, &"x.json", Keep::Metadata, &mut out).unwrap_err();
             assert!(
                 e.to_string().contains(want),
                 "{:?}: {e}",
                 String::from_utf8_lossy(text)
             );
-            let e = parse_json_objects(Trickle(text), &"x.json", &mut out).unwrap_err();
+            let e =
+                parse_json_objects(Trickle(text), &"x.json", Keep::Metadata, &mut out).unwrap_err();
             assert!(
                 e.to_string().contains(want),
                 "trickled {:?}: {e}",
@@ -782,18 +890,95 @@ mod tests {
         }
         let deep = format!("{}{}", "[".repeat(600), "]".repeat(600));
         let mut out = Vec::new();
-        let e = parse_json_objects(deep.as_bytes(), &"x.json", &mut out).unwrap_err();
+        let e =
+            parse_json_objects(deep.as_bytes(), &"x.json", Keep::Metadata, &mut out).unwrap_err();
         assert!(e.to_string().contains("nested more than 512"), "{e}");
         let deep = format!("{{\"status\":{}{}}}", "[".repeat(600), "]".repeat(600));
-        let e = parse_json_objects(deep.as_bytes(), &"x.json", &mut out).unwrap_err();
+        let e =
+            parse_json_objects(deep.as_bytes(), &"x.json", Keep::Metadata, &mut out).unwrap_err();
         assert!(e.to_string().contains("nested more than 512"), "{e}");
+    }
+
+    #[test]
+    fn compared_leaves_out_server_metadata_and_kapp_history() {
+        let text = r#"{"kind":"List","metadata":{"resourceVersion":"1"},"items":[
+          {"kind":"ConfigMap","metadata":{"name":"a","uid":"u","resourceVersion":"2","generation":3,"creationTimestamp":"t","selfLink":"/x","annotations":{"kapp.k14s.io/original":"{\"k\":1}","kapp.k14s.io/original-diff-md5":"m"}},"data":{"uid":"kept"}},
+          {"kind":"ConfigMap","metadata":{"name":"b","annotations":{"kapp.k14s.io/original":"{}","team":"x"}}},
+          {"kind":"ConfigMap","metadata":{"name":"c","annotations":{}}}]}"#;
+        let mut out = Vec::new();
+        parse_json_objects(text.as_bytes(), &"t.json", Keep::Compared, &mut out).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                // Annotations emptied by the skip go, as `normalize::strip_history` drops them.
+                y("{kind: ConfigMap, metadata: {name: a}, data: {uid: kept}}"),
+                y("{kind: ConfigMap, metadata: {name: b, annotations: {team: x}}}"),
+                // Annotations that were empty to begin with stay.
+                y("{kind: ConfigMap, metadata: {name: c, annotations: {}}}"),
+            ]
+        );
+        let mut all = Vec::new();
+        parse_json_objects(text.as_bytes(), &"t.json", Keep::Metadata, &mut all).unwrap();
+        assert_eq!(all[0]["metadata"]["uid"], y("u"));
+        assert_eq!(
+            all[0]["metadata"]["annotations"]
+                .as_mapping()
+                .unwrap()
+                .len(),
+            2
+        );
+        // The items of an object that is not a List are its own data: nothing may be cut there.
+        let e = parse_json_objects(
+            &br#"{"kind":"Thing","items":[{"metadata":{"uid":"u"}}]}"#[..],
+            &"t.json",
+            Keep::Compared,
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not a List"), "{e}");
+    }
+
+    #[test]
+    fn structural_bytes_found_like_a_plain_scan() {
+        let plain = |b: &[u8]| b.iter().position(|&c| STRUCTURAL[c as usize]);
+        // Every structural byte, and near misses (`;`, `=`, `{` | 0x80, `\x02`), at every offset.
+        for filler in [b' ', b'a', b';', b'=', 0xfb, 0x02, 0x7f] {
+            for hit in [b'"', b'{', b'}', b'[', b']', b' '] {
+                for len in 0..20 {
+                    for at in 0..len {
+                        let mut v = vec![filler; len];
+                        v[at] = hit;
+                        assert_eq!(structural_at(&v), plain(&v), "{filler} {hit} {len} {at}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whitespace_runs() {
+        for (text, want) in [
+            ("", None),
+            ("   ", None),
+            ("x", Some(0)),
+            (" \n\t\r x", Some(5)),
+            ("\n                    }", Some(21)),
+            ("                 ", None),
+            ("        \t        {", Some(17)),
+        ] {
+            assert_eq!(ws_len(text.as_bytes()), want, "{text:?}");
+        }
     }
 
     #[test]
     fn long_strings_and_numbers_across_chunks() {
         let long = "x".repeat(3 * CHUNK + 17);
         let num = format!("1{}", "0".repeat(20));
-        let text = format!("{{\"a\":\"{long}\",\"b\":{num},\"c\":\"{long}\\n\"}}");
+        // Escaped JSON inside a string (kapp's `original` annotation), longer than a chunk, with
+        // escapes falling on every chunk boundary in turn.
+        let escaped = "{\\\"k\\\":\\\"v\\u00e9\\\"},".repeat(CHUNK / 9);
+        let text =
+            format!("{{\"a\":\"{long}\",\"b\":{num},\"c\":\"{long}\\n\",\"d\":\"{escaped}\"}}");
         let got = parse(&text);
         let generic: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(got, vec![generic]);

@@ -4,10 +4,46 @@ mod kubectl;
 mod lean;
 mod snapshot;
 
+pub use kubectl::Cluster;
 pub use snapshot::Snapshot;
 
 use anyhow::Result;
 use serde_yaml::Value;
+
+/// Metadata the API server owns. kapp copies all live metadata into the new side, so these are
+/// equal on both sides of a diff; kpipe drops them from both for readable reports.
+pub const SERVER_METADATA: &[&str] = &[
+    "managedFields",
+    "resourceVersion",
+    "uid",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
+
+/// kapp's history annotations, removed from both sides before diffing.
+pub const HISTORY_ANNOTATIONS: &[&str] = &[
+    "kapp.k14s.io/original",
+    "kapp.k14s.io/original-diff-md5",
+    "kapp.k14s.io/original-diff",
+    "kapp.k14s.io/original-diff-full",
+];
+
+/// How much of each live object a source reads from JSON. `status` and
+/// `metadata.managedFields` are never read: kapp's diff drops both first thing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// Everything else (`deploy` reads `resourceVersion`, `--diff-against-last-applied` kapp's
+    /// `original` annotation).
+    #[default]
+    Metadata,
+    /// Only what a diff compares: [`SERVER_METADATA`] and [`HISTORY_ANNOTATIONS`] are left out
+    /// too, as the diff removes them from both sides anyway (kapp's `original` copy alone is a
+    /// sixth of a 10,000-object snapshot's data).
+    Compared,
+}
 
 /// A live object wanted by identity (enough for kubectl to GET it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -58,6 +94,7 @@ pub fn flatten_into(v: Value, out: &mut Vec<Value>) {
             if let Some(Value::Sequence(items)) = m.remove("items") {
                 let list_version = m.get("apiVersion").cloned();
                 let list_kind = m.get("kind").and_then(Value::as_str).map(str::to_string);
+                out.reserve(items.len());
                 for mut item in items {
                     // Items of a typed list (`ConfigMapList` from the API) omit apiVersion/kind.
                     if let (Value::Mapping(im), Some(lk)) = (&mut item, &list_kind) {

@@ -1,7 +1,7 @@
 //! Live state from files: a YAML or JSON file, or a folder of them (e.g. a saved
 //! `kubectl get -o yaml` List).
 
-use super::{flatten_into, LiveSource, OwnedQuery, Wanted};
+use super::{flatten_into, Keep, LiveSource, OwnedQuery, Wanted};
 use crate::manifest::{group_of, ResourceId};
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
@@ -19,12 +19,13 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Loads every `.yaml`/`.yml`/`.json` file (folders recursively, in name order).
-    /// YAML files are read under `limits`; JSON under the reader's own fixed depth.
-    pub fn load(path: &Path, limits: Limits) -> Result<Snapshot> {
+    /// YAML files are read under `limits` and whole; JSON under the reader's own fixed depth,
+    /// leaving out what `keep` says.
+    pub fn load(path: &Path, limits: Limits, keep: Keep) -> Result<Snapshot> {
         let files = files_of(path)?;
         let mut objects = Vec::new();
         for f in files {
-            parse_file(&f, limits, &mut objects)?;
+            parse_file(&f, limits, keep, &mut objects)?;
         }
         Ok(Snapshot::from_objects(objects))
     }
@@ -78,7 +79,7 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// JSON files may hold several concatenated values; YAML files several documents. JSON is
 /// read in chunks as it is parsed (snapshots are large); YAML whole.
-fn parse_file(file: &Path, limits: Limits, out: &mut Vec<Value>) -> Result<()> {
+fn parse_file(file: &Path, limits: Limits, keep: Keep, out: &mut Vec<Value>) -> Result<()> {
     use std::io::Read;
     let what = || format!("reading live snapshot {}", file.display());
     let mut f = std::fs::File::open(file).with_context(what)?;
@@ -97,7 +98,7 @@ fn parse_file(file: &Path, limits: Limits, out: &mut Vec<Value>) -> Result<()> {
         .iter()
         .find(|b| !b.is_ascii_whitespace());
     if file.extension().is_some_and(|e| e == "json") || first == Some(&b'{') {
-        return super::lean::parse_json_objects(head.chain(f), &file.display(), out);
+        return super::lean::parse_json_objects(head.chain(f), &file.display(), keep, out);
     }
     let mut bytes = head.to_vec();
     f.read_to_end(&mut bytes).with_context(what)?;
@@ -179,7 +180,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.path().join("ignored.txt"), "not yaml: [").unwrap();
-        let s = Snapshot::load(dir.path(), Limits::default()).unwrap();
+        let s = Snapshot::load(dir.path(), Limits::default(), Keep::Metadata).unwrap();
         assert_eq!(s.len(), 3);
         let got = s
             .fetch(&[Wanted {
@@ -200,12 +201,17 @@ mod tests {
         // `b` was handed out already.
         assert_eq!(owned.len(), 0);
         assert_eq!(s.into_objects().len(), 2);
-        let e = Snapshot::load(&dir.path().join("missing"), Limits::default()).unwrap_err();
+        let e = Snapshot::load(
+            &dir.path().join("missing"),
+            Limits::default(),
+            Keep::Metadata,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("does not exist"));
         std::fs::write(dir.path().join("c.yaml"), "a: [").unwrap();
         let e = format!(
             "{:#}",
-            Snapshot::load(dir.path(), Limits::default()).unwrap_err()
+            Snapshot::load(dir.path(), Limits::default(), Keep::Metadata).unwrap_err()
         );
         assert!(e.contains("c.yaml"), "{e}");
     }
