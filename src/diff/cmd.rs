@@ -166,28 +166,50 @@ pub fn scopes(source: &dyn LiveSource, extra: &[String]) -> Result<Scopes> {
     Ok(s)
 }
 
-/// Builds the `--files` desired state (one session, `default`).
-pub fn files_desired(
-    args: &DiffArgs,
-    limits: Limits,
-    namespace: &str,
-    scopes: Scopes,
-) -> Result<Vec<Desired>> {
-    docs_desired(read_files(&args.files, limits)?, namespace, scopes)
+/// The desired state before namespaces are placed: the rendered sessions, or the `--files`
+/// documents (one session, `default`).
+pub enum Unplaced {
+    Sets(Vec<ManifestSet>),
+    Docs(Vec<SourcedDoc>),
 }
 
-/// Builds the one `default` session from documents read by [`read_files`].
-fn docs_desired(docs: Vec<SourcedDoc>, namespace: &str, scopes: Scopes) -> Result<Vec<Desired>> {
-    let (configs, docs) = super::config::partition_configs(docs);
-    let opts = BuildOptions {
-        namespace: Some(namespace.to_string()),
-        scopes,
-    };
-    Ok(vec![Desired {
-        // The diff never needs the canonical text or digest of a resource.
-        set: build_set_bare("default", docs, &opts)?,
-        configs,
-    }])
+/// Renders the pipeline, or reads `--files`.
+pub fn unplaced(inputs: &RenderArgs, args: &DiffArgs, limits: Limits) -> Result<Unplaced> {
+    if args.files.is_empty() {
+        Ok(Unplaced::Sets(inputs.pipeline()?.render_all()?))
+    } else {
+        Ok(Unplaced::Docs(read_files(&args.files, limits)?))
+    }
+}
+
+impl Unplaced {
+    /// Places namespace-less resources in `namespace` (kapp's rule) and builds the sets.
+    pub fn place(self, namespace: &str, scopes: Scopes) -> Result<Vec<Desired>> {
+        match self {
+            Unplaced::Sets(sets) => Ok(sets
+                .into_iter()
+                .map(|mut set| {
+                    place_namespaces(&mut set, namespace, &scopes);
+                    Desired {
+                        set,
+                        configs: Vec::new(),
+                    }
+                })
+                .collect()),
+            Unplaced::Docs(docs) => {
+                let (configs, docs) = super::config::partition_configs(docs);
+                let opts = BuildOptions {
+                    namespace: Some(namespace.to_string()),
+                    scopes,
+                };
+                Ok(vec![Desired {
+                    // The diff never needs the canonical text or digest of a resource.
+                    set: build_set_bare("default", docs, &opts)?,
+                    configs,
+                }])
+            }
+        }
+    }
 }
 
 enum AppSpec {
@@ -411,46 +433,49 @@ pub fn place_namespaces(set: &mut ManifestSet, namespace: &str, scopes: &Scopes)
 /// `kpipe diff [DIR] [render inputs]`, or `--files` for plain manifests.
 pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<u8> {
     let limits = inputs.limits()?;
-    let desired_for = |ns: &str, scopes: Scopes| -> Result<Vec<Desired>> {
-        if !args.files.is_empty() {
-            return files_desired(args, limits, ns, scopes);
-        }
-        let sets = inputs.pipeline()?.render_all()?;
-        Ok(sets
-            .into_iter()
-            .map(|mut set| {
-                place_namespaces(&mut set, ns, &scopes);
-                Desired {
-                    set,
-                    configs: Vec::new(),
-                }
-            })
-            .collect())
-    };
-    let (source, desired, ns) = if args.live == "cluster" {
-        let source = live_source(args, limits)?;
-        let ns = placement_namespace(inputs.namespace.as_deref(), source.as_ref())?;
-        let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
-        let desired = desired_for(&ns, scopes)?;
-        (source, desired, ns)
+    let flag = inputs.namespace.as_deref();
+    // A snapshot has no context namespace and no server scopes: what its content cannot
+    // change is taken from an empty one, so its desired state is finished while it loads.
+    let early = if args.live == "cluster" {
+        None
     } else {
-        // A snapshot has no context namespace and no server scopes: what its content cannot
-        // change is taken from an empty one, and the desired state is built while it loads.
         let stand_in = Snapshot::default();
-        let ns = placement_namespace(inputs.namespace.as_deref(), &stand_in)?;
-        let scopes = scopes(&stand_in, &inputs.cluster_scoped)?;
-        let (source, desired) = std::thread::scope(|scope| {
-            let desired = scope.spawn(|| desired_for(&ns, scopes));
-            let source = live_source(args, limits);
-            let desired = desired.join().unwrap_or_else(|_| {
-                Err(anyhow::anyhow!(
-                    "internal error: building the desired state panicked"
-                ))
-            });
-            Ok::<_, anyhow::Error>((source?, desired?))
-        })?;
-        (source, desired, ns)
+        Some((
+            placement_namespace(flag, &stand_in)?,
+            scopes(&stand_in, &inputs.cluster_scoped)?,
+        ))
     };
+    // The desired state is rendered or read while the live side gets ready (a snapshot loads;
+    // kubectl reports the context's namespace and the server's kinds).
+    let (source, desired, ns) = std::thread::scope(|scope| {
+        let built = scope.spawn(|| -> Result<Result<Vec<Desired>, Unplaced>> {
+            let unplaced = unplaced(inputs, args, limits)?;
+            Ok(match &early {
+                Some((ns, scopes)) => Ok(unplaced.place(ns, scopes.clone())?),
+                None => Err(unplaced),
+            })
+        });
+        let ready = live_source(args, limits).and_then(|source| match &early {
+            Some((ns, scopes)) => Ok((source, ns.clone(), scopes.clone())),
+            None => {
+                let ns = placement_namespace(flag, source.as_ref())?;
+                let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
+                Ok((source, ns, scopes))
+            }
+        });
+        let built = built.join().unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "internal error: building the desired state panicked"
+            ))
+        });
+        // The live side's errors (kubectl, the snapshot) come first, as they always have.
+        let (source, ns, scopes) = ready?;
+        let desired = match built? {
+            Ok(desired) => desired,
+            Err(unplaced) => unplaced.place(&ns, scopes)?,
+        };
+        Ok::<_, anyhow::Error>((source, desired, ns))
+    })?;
     let result = diff_all(desired, source.as_ref(), args, &ns)?;
     let r = finish(&result, args, out);
     // The process ends here: returning the memory of every object one by one to the allocator
