@@ -739,6 +739,19 @@ mod tests {
         out
     }
 
+    /// [`parse`], one byte per read.
+    fn trickled(text: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        parse_json_objects(
+            Trickle(text.as_bytes()),
+            &"t.json",
+            Keep::Metadata,
+            &mut out,
+        )
+        .unwrap();
+        out
+    }
+
     fn y(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()
     }
@@ -805,29 +818,13 @@ mod tests {
         let text = r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d","annotations":{"a":"{\"x\":1}","u":"caf\u00e9 \ud83d\ude00 \n\t\\ \/ é"}},"spec":{"replicas":2,"big":18446744073709551615,"neg":-9223372036854775808,"f":-1.5e3,"z":0,"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i","ports":[{"containerPort":80}],"e":[],"o":{}}]}}}}"#;
         let generic: Value = serde_json::from_str(text).unwrap();
         assert_eq!(parse(text), vec![generic.clone()]);
-        let mut out = Vec::new();
-        parse_json_objects(
-            Trickle(text.as_bytes()),
-            &"t.json",
-            Keep::Metadata,
-            &mut out,
-        )
-        .unwrap();
-        assert_eq!(out, vec![generic]);
+        assert_eq!(trickled(text), vec![generic]);
     }
 
     #[test]
     fn trickled_input_skips_the_same() {
         let text = "\u{feff}{\"kind\":\"List\",\"items\":[{\"metadata\":{\"name\":\"a\",\"managedFields\":[{\"x\":\"a\\\"]}\"}]},\"status\":{\"s\":[1,{\"t\":\"}\"}]}}]}\n";
-        let mut out = Vec::new();
-        parse_json_objects(
-            Trickle(text.as_bytes()),
-            &"t.json",
-            Keep::Metadata,
-            &mut out,
-        )
-        .unwrap();
-        assert_eq!(out, vec![y("{metadata: {name: a}}")]);
+        assert_eq!(trickled(text), vec![y("{metadata: {name: a}}")]);
     }
 
     #[test]
