@@ -66,19 +66,18 @@ impl SessionPlan {
 pub fn fetch(kube: &Kube, wanted: &[(String, ResourceId)]) -> Result<Vec<Value>> {
     let wanted: Vec<Wanted> = wanted
         .iter()
-        .map(|(api_version, id)| Wanted {
-            api_version: api_version.clone(),
-            kind: id.kind.clone(),
-            namespace: id.namespace.clone(),
-            name: id.name.clone(),
-        })
+        .map(|(api_version, id)| Wanted { api_version, id })
         .collect();
     let cluster = Cluster {
         kube: kube.clone(),
         // The plan reads `resourceVersion`.
         keep: Keep::Metadata,
     };
-    cluster.fetch(&wanted)
+    Ok(cluster
+        .fetch(&wanted)?
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect())
 }
 
 /// Every live object whose label `key` has one of `values`, across all listable kinds

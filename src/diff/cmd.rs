@@ -8,7 +8,9 @@ use crate::cli::RenderArgs;
 use crate::exit;
 use crate::kube::Kube;
 use crate::live::{Cluster, Keep, LiveSource, OwnedQuery, Snapshot, Wanted};
-use crate::manifest::{build_set_bare, BuildOptions, ManifestSet, Scopes, SourceLoc, SourcedDoc};
+use crate::manifest::{
+    build_set_bare, BuildOptions, ManifestSet, ResourceId, Scopes, SourceLoc, SourcedDoc,
+};
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
 use serde_yaml::Value;
@@ -305,35 +307,41 @@ pub fn diff_all(
             .as_deref()
             .map(|a| app_spec(a, &d.set.session))
             .transpose()?;
-        let mut wanted: Vec<Wanted> = d
+        let applied: Vec<&crate::manifest::Resource> = d
             .set
             .resources
             .iter()
             .filter(|r| !super::config::is_config_doc(&r.object))
-            .map(|r| Wanted {
-                api_version: r.api_version.clone(),
-                kind: r.id.kind.clone(),
-                namespace: r.id.namespace.clone(),
-                name: r.id.name.clone(),
-            })
             .collect();
-        if let Some(AppSpec::Named(name)) = &spec {
-            wanted.push(Wanted {
-                api_version: "v1".into(),
+        let record_id = match &spec {
+            Some(AppSpec::Named(name)) => Some(ResourceId {
+                group: String::new(),
                 kind: "ConfigMap".into(),
                 namespace: Some(namespace.to_string()),
                 name: name.clone(),
-            });
-        }
+            }),
+            _ => None,
+        };
+        let wanted: Vec<Wanted> = applied
+            .iter()
+            .map(|r| Wanted {
+                api_version: &r.api_version,
+                id: &r.id,
+            })
+            .chain(record_id.as_ref().map(|id| Wanted {
+                api_version: "v1",
+                id,
+            }))
+            .collect();
         let mut objects = source
             .fetch(&wanted)
             .with_context(|| format!("fetching live objects for session {}", d.set.session))?;
-        let mut gks: Vec<(String, String)> = d
-            .set
-            .resources
+        let mut gks: Vec<(String, String)> = applied
             .iter()
-            .filter(|r| !super::config::is_config_doc(&r.object))
-            .map(|r| (r.id.group.clone(), r.id.kind.clone()))
+            .map(|r| (&r.id.group, &r.id.kind))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|(g, k)| (g.clone(), k.clone()))
             .collect();
         let ownership = match &spec {
             None => Ownership::Inferred,
@@ -342,14 +350,13 @@ pub fn diff_all(
                 value: Some(value.clone()),
             },
             Some(AppSpec::Named(name)) => {
-                let record = objects.iter().find(|o| {
-                    o.get("kind").and_then(Value::as_str) == Some("ConfigMap")
-                        && o.get("metadata")
-                            .and_then(|m| m.get("name"))
-                            .and_then(Value::as_str)
-                            == Some(name)
-                        && ownership::label(o, super::ops::IS_APP_LABEL).is_some()
-                });
+                let record = objects
+                    .iter()
+                    .find(|(id, o)| {
+                        Some(id) == record_id.as_ref()
+                            && ownership::label(o, super::ops::IS_APP_LABEL).is_some()
+                    })
+                    .map(|(_, o)| o);
                 if let Some(r) = record {
                     gks.extend(used_gks(r));
                 }
@@ -365,7 +372,7 @@ pub fn diff_all(
             Ownership::Inferred => {
                 let mut v: Vec<String> = objects
                     .iter()
-                    .filter_map(|o| ownership::owner_of(o, &key).map(str::to_string))
+                    .filter_map(|(_, o)| ownership::owner_of(o, &key).map(str::to_string))
                     .collect();
                 v.sort();
                 v.dedup();
@@ -384,7 +391,7 @@ pub fn diff_all(
                 })?,
             );
         }
-        let live = LiveIndex::new(objects);
+        let live = LiveIndex::identified(objects);
         let opts = Options {
             ownership,
             against_original: args.diff_against_last_applied,

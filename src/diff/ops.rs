@@ -52,14 +52,21 @@ impl LiveIndex {
     /// Indexes objects; ones without an identity are skipped, a repeated identity keeps the
     /// first (the source may list an object both by name and by label).
     pub fn new(objects: Vec<Value>) -> LiveIndex {
+        LiveIndex::identified(
+            objects
+                .into_iter()
+                .filter_map(|o| Some((ResourceId::of(&o)?, o)))
+                .collect(),
+        )
+    }
+
+    /// Indexes objects whose identities are known; a repeated identity keeps the first.
+    pub fn identified(objects: Vec<crate::live::Identified>) -> LiveIndex {
         let mut idx = LiveIndex {
             objects: Vec::with_capacity(objects.len()),
             by_id: HashMap::with_capacity(objects.len()),
         };
-        for o in objects {
-            let Some(id) = ResourceId::of(&o) else {
-                continue;
-            };
+        for (id, o) in objects {
             if let std::collections::hash_map::Entry::Vacant(e) = idx.by_id.entry(id) {
                 let id = e.key().clone();
                 e.insert(idx.objects.len());

@@ -1,8 +1,8 @@
 //! Live state from the user's `kubectl` ([`Kube`] runs it).
 
-use super::{Keep, LiveSource, OwnedQuery, Wanted};
+use super::{Identified, Keep, LiveSource, OwnedQuery, Wanted};
 use crate::kube::Kube;
-use crate::manifest::group_of;
+use crate::manifest::{group_of, ResourceId};
 use anyhow::{Context, Result};
 use serde_yaml::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -18,13 +18,16 @@ pub struct Cluster {
 }
 
 /// Runs a kubectl command printing JSON and reads the objects the way the diff wants them
-/// (`status` and `managedFields` skipped unbuilt, Lists flattened).
-fn get_diffable(c: &Cluster, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Value>> {
+/// (`status` and `managedFields` skipped unbuilt, Lists flattened), with their identities.
+fn get_diffable(c: &Cluster, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<Identified>> {
     let out = c.kube.run(args, stdin)?;
     let mut objects = Vec::new();
     super::lean::parse_json_objects(out.as_slice(), &"kubectl output", c.keep, &mut objects)
         .context("kubectl printed invalid JSON")?;
-    Ok(objects)
+    Ok(objects
+        .into_iter()
+        .filter_map(|o| Some((ResourceId::of(&o)?, o)))
+        .collect())
 }
 
 /// `Kind.version.group` (`Kind` for the core group): what kubectl resolves without guessing.
@@ -36,7 +39,7 @@ fn type_arg(api_version: &str, kind: &str) -> String {
 }
 
 impl LiveSource for Cluster {
-    fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>> {
+    fn fetch(&self, wanted: &[Wanted<'_>]) -> Result<Vec<Identified>> {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
@@ -45,13 +48,13 @@ impl LiveSource for Cluster {
             let mut stream = String::new();
             for w in wanted {
                 let mut meta = Mapping::new();
-                meta.insert("name".into(), Value::from(w.name.as_str()));
-                if let Some(ns) = &w.namespace {
+                meta.insert("name".into(), Value::from(w.id.name.as_str()));
+                if let Some(ns) = &w.id.namespace {
                     meta.insert("namespace".into(), Value::from(ns.as_str()));
                 }
                 let mut m = Mapping::new();
-                m.insert("apiVersion".into(), Value::from(w.api_version.as_str()));
-                m.insert("kind".into(), Value::from(w.kind.as_str()));
+                m.insert("apiVersion".into(), Value::from(w.api_version));
+                m.insert("kind".into(), Value::from(w.id.kind.as_str()));
                 m.insert("metadata".into(), Value::Mapping(meta));
                 stream.push_str("---\n");
                 stream.push_str(&crate::yaml::to_string(&Value::Mapping(m)));
@@ -63,21 +66,11 @@ impl LiveSource for Cluster {
         let mut by_ns: BTreeMap<Option<&str>, BTreeSet<String>> = BTreeMap::new();
         for w in wanted {
             by_ns
-                .entry(w.namespace.as_deref())
+                .entry(w.id.namespace.as_deref())
                 .or_default()
-                .insert(type_arg(&w.api_version, &w.kind));
+                .insert(type_arg(w.api_version, &w.id.kind));
         }
-        let want: HashSet<(String, String, Option<&str>, &str)> = wanted
-            .iter()
-            .map(|w| {
-                (
-                    group_of(&w.api_version).to_string(),
-                    w.kind.clone(),
-                    w.namespace.as_deref(),
-                    w.name.as_str(),
-                )
-            })
-            .collect();
+        let want: HashSet<&ResourceId> = wanted.iter().map(|w| w.id).collect();
         let mut out = Vec::new();
         for (ns, kinds) in by_ns {
             let mut args = vec![
@@ -88,24 +81,16 @@ impl LiveSource for Cluster {
                 args.push(format!("--namespace={ns}"));
             }
             args.extend(["-o", "json", "--ignore-not-found"].map(String::from));
-            for o in get_diffable(self, &args, None)? {
-                let Some(id) = crate::manifest::ResourceId::of(&o) else {
-                    continue;
-                };
-                if want.contains(&(
-                    id.group.clone(),
-                    id.kind.clone(),
-                    id.namespace.as_deref(),
-                    id.name.as_str(),
-                )) {
-                    out.push(o);
-                }
-            }
+            out.extend(
+                get_diffable(self, &args, None)?
+                    .into_iter()
+                    .filter(|(id, _)| want.contains(id)),
+            );
         }
         Ok(out)
     }
 
-    fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Value>> {
+    fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Identified>> {
         if q.values.is_empty() || q.group_kinds.is_empty() {
             return Ok(Vec::new());
         }
@@ -195,10 +180,13 @@ mod tests {
         };
         let e = k
             .fetch(&[Wanted {
-                api_version: "v1".into(),
-                kind: "ConfigMap".into(),
-                namespace: Some("d".into()),
-                name: "c".into(),
+                api_version: "v1",
+                id: &ResourceId {
+                    group: String::new(),
+                    kind: "ConfigMap".into(),
+                    namespace: Some("d".into()),
+                    name: "c".into(),
+                },
             }])
             .unwrap_err();
         assert_eq!(crate::exit::code_for(&e), crate::exit::ENVIRONMENT);

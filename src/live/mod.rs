@@ -7,6 +7,7 @@ mod snapshot;
 pub use kubectl::Cluster;
 pub use snapshot::Snapshot;
 
+use crate::manifest::ResourceId;
 use anyhow::Result;
 use serde_yaml::Value;
 
@@ -46,14 +47,14 @@ pub enum Keep {
 }
 
 /// A live object wanted by identity (enough for kubectl to GET it).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Wanted {
-    pub api_version: String,
-    pub kind: String,
-    /// `None` for cluster-scoped kinds.
-    pub namespace: Option<String>,
-    pub name: String,
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub api_version: &'a str,
+    pub id: &'a ResourceId,
 }
+
+/// A live object with its identity, worked out once where the object is read.
+pub type Identified = (ResourceId, Value);
 
 /// Objects carrying an app's ownership label (candidates for deletes).
 #[derive(Debug, Clone)]
@@ -69,9 +70,10 @@ pub struct OwnedQuery {
 /// an earlier call can be missing from later ones (callers keep what they got).
 pub trait LiveSource {
     /// The wanted objects that exist (missing ones are simply absent).
-    fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>>;
-    /// Every object carrying one of the query's label values.
-    fn list_owned(&self, query: &OwnedQuery) -> Result<Vec<Value>>;
+    fn fetch(&self, wanted: &[Wanted<'_>]) -> Result<Vec<Identified>>;
+    /// Every object carrying one of the query's label values (objects without an identity,
+    /// which nothing can match, are left out).
+    fn list_owned(&self, query: &OwnedQuery) -> Result<Vec<Identified>>;
     /// The namespace of the current kube context, if any.
     fn context_namespace(&self) -> Result<Option<String>> {
         Ok(None)

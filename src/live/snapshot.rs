@@ -1,8 +1,8 @@
 //! Live state from files: a YAML or JSON file, or a folder of them (e.g. a saved
 //! `kubectl get -o yaml` List).
 
-use super::{flatten_into, Keep, LiveSource, OwnedQuery, Wanted};
-use crate::manifest::{group_of, ResourceId};
+use super::{flatten_into, Identified, Keep, LiveSource, OwnedQuery, Wanted};
+use crate::manifest::ResourceId;
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
 use serde_yaml::Value;
@@ -123,39 +123,37 @@ fn parse_into(text: &str, file: &Path, limits: Limits, out: &mut Vec<Value>) -> 
 }
 
 impl LiveSource for Snapshot {
-    fn fetch(&self, wanted: &[Wanted]) -> Result<Vec<Value>> {
+    fn fetch(&self, wanted: &[Wanted<'_>]) -> Result<Vec<Identified>> {
         let mut objects = self.objects.borrow_mut();
         Ok(wanted
             .iter()
             .filter_map(|w| {
-                let id = ResourceId {
-                    group: group_of(&w.api_version).to_string(),
-                    kind: w.kind.clone(),
-                    namespace: w.namespace.clone(),
-                    name: w.name.clone(),
-                };
-                self.by_id.get(&id).and_then(|&i| objects[i].take())
+                let (id, &i) = self.by_id.get_key_value(w.id)?;
+                Some((id.clone(), objects[i].take()?))
             })
             .collect())
     }
 
-    fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Value>> {
+    fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Identified>> {
         let mut objects = self.objects.borrow_mut();
         let mut out = Vec::new();
         for slot in objects.iter_mut() {
+            let Some(o) = slot.as_ref() else { continue };
+            if !crate::diff::ownership::label(o, &q.label_key)
+                .is_some_and(|v| q.values.iter().any(|x| x == v))
+            {
+                continue;
+            }
             // Same scoping as the cluster source: only the kinds asked for.
-            let owned = slot.as_ref().is_some_and(|o| {
-                crate::diff::ownership::label(o, &q.label_key)
-                    .is_some_and(|v| q.values.iter().any(|x| x == v))
-                    && ResourceId::of(o).is_some_and(|id| {
-                        q.group_kinds.is_empty()
-                            || q.group_kinds
-                                .iter()
-                                .any(|(g, k)| *g == id.group && *k == id.kind)
-                    })
-            });
-            if owned {
-                out.extend(slot.take());
+            let Some(id) = ResourceId::of(o) else {
+                continue;
+            };
+            if q.group_kinds.is_empty()
+                || q.group_kinds
+                    .iter()
+                    .any(|(g, k)| *g == id.group && *k == id.kind)
+            {
+                out.extend(slot.take().map(|o| (id, o)));
             }
         }
         Ok(out)
@@ -184,10 +182,13 @@ mod tests {
         assert_eq!(s.len(), 3);
         let got = s
             .fetch(&[Wanted {
-                api_version: "v1".into(),
-                kind: "ConfigMap".into(),
-                namespace: Some("d".into()),
-                name: "b".into(),
+                api_version: "v1",
+                id: &ResourceId {
+                    group: String::new(),
+                    kind: "ConfigMap".into(),
+                    namespace: Some("d".into()),
+                    name: "b".into(),
+                },
             }])
             .unwrap();
         assert_eq!(got.len(), 1);
