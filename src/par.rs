@@ -19,7 +19,7 @@ pub fn map<T: Send, U: Send>(
     let threads = if wanted <= 1 {
         1
     } else {
-        crate::limits::cpus().min(8).min(wanted)
+        crate::limits::cpus().min(wanted)
     };
     if threads == 1 {
         return items.into_iter().map(f).collect();
