@@ -73,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         ownership: ownership(flags),
         against_original: flags & 4 != 0,
     };
-    let Ok(diff) = ops::diff_session(&set, &configs, live.clone(), &opts) else {
+    let Ok(diff) = ops::diff_session(set.clone(), &configs, live.clone(), &opts) else {
         return;
     };
     let rendered = set

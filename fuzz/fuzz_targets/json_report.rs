@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         else {
             continue;
         };
-        if let Ok(d) = ops::diff_session(&set, &configs, live.clone(), &opts) {
+        if let Ok(d) = ops::diff_session(set.clone(), &configs, live.clone(), &opts) {
             result.sessions.push(d);
         }
     }
