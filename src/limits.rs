@@ -201,15 +201,56 @@ pub fn grow_main_stack(bytes: usize) -> bool {
         if lim.rlim_max != libc::RLIM_INFINITY && lim.rlim_max < want {
             return false;
         }
+        let original = lim.rlim_cur;
         lim.rlim_cur = want;
         // SAFETY: as above.
-        unsafe { libc::setrlimit(libc::RLIMIT_STACK, &lim) == 0 }
+        let raised = unsafe { libc::setrlimit(libc::RLIMIT_STACK, &lim) == 0 };
+        if raised {
+            ORIGINAL_STACK.store(original as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        raised
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = bytes;
         false
     }
+}
+
+/// The soft stack limit kpipe was started with, when [`grow_main_stack`] raised it (else 0).
+static ORIGINAL_STACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Gives a program kpipe starts (kubectl, kapp) the stack limit kpipe itself was started with,
+/// not the one it raised for its own main thread.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
+pub fn child_stack_limit(cmd: &mut std::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        let original = ORIGINAL_STACK.load(std::sync::atomic::Ordering::Relaxed);
+        if original == 0 {
+            return;
+        }
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut lim) } != 0 {
+            return;
+        }
+        lim.rlim_cur = original as libc::rlim_t;
+        // SAFETY: setrlimit is async-signal-safe and reads only `lim`, copied into the closure;
+        // nothing else runs between fork and exec. A failure leaves the raised limit (harmless).
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::setrlimit(libc::RLIMIT_STACK, &lim);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// CPUs this process may run on (its affinity mask): unlike

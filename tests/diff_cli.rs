@@ -330,6 +330,40 @@ fn missing_kubectl_exits_three() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("kubectl not found"));
 }
 
+/// kpipe raises its own stack limit for deep documents; kubectl gets the one kpipe was given.
+#[test]
+fn kubectl_runs_with_the_stack_limit_kpipe_was_started_with() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("kubectl");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"stack limit $(ulimit -s)\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ours = std::process::Command::new("sh")
+        .args(["-c", "ulimit -s"])
+        .output()
+        .unwrap();
+    let ours = String::from_utf8(ours.stdout).unwrap();
+    let out = Command::cargo_bin("kpipe")
+        .unwrap()
+        .current_dir(fixtures())
+        .env("KPIPE_KUBECTL", &fake)
+        .env_remove("TANZU_BIN")
+        .args(["diff", "--files", "desired", "--live", "cluster"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("stack limit {}", ours.trim())),
+        "kubectl saw another limit than ours ({}): {err}",
+        ours.trim()
+    );
+}
+
 #[test]
 fn sessions_are_grouped() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ml-pipeline");

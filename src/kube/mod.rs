@@ -230,8 +230,9 @@ fn spawn(
     what: &str,
     env: &str,
 ) -> Result<std::process::Child> {
-    Command::new(bin)
-        .args(args)
+    let mut cmd = Command::new(bin);
+    crate::limits::child_stack_limit(&mut cmd);
+    cmd.args(args)
         .stdin(if with_stdin {
             Stdio::piped()
         } else {
