@@ -739,6 +739,14 @@ mod tests {
         out
     }
 
+    /// The error reading `text` (named `x.json`) fails with.
+    fn refused(text: &str, keep: Keep) -> String {
+        let mut out = Vec::new();
+        parse_json_objects(text.as_bytes(), &"x.json", keep, &mut out)
+            .unwrap_err()
+            .to_string()
+    }
+
     /// [`parse`], one byte per read.
     fn trickled(text: &str) -> Vec<Value> {
         let mut out = Vec::new();
@@ -798,17 +806,12 @@ mod tests {
             got,
             vec![y("{kind: Thing, items: [{spec: 1, metadata: {name: x}}]}")]
         );
-        let mut out = Vec::new();
-        let e = parse_json_objects(
-            &br#"{"kind":"Thing","items":[{"status":1,"metadata":{"managedFields":[]}}]}"#[..],
-            &"x.json",
+        let e = refused(
+            r#"{"kind":"Thing","items":[{"status":1,"metadata":{"managedFields":[]}}]}"#,
             Keep::Metadata,
-            &mut out,
-        )
-        .unwrap_err();
+        );
         assert!(
-            e.to_string()
-                .starts_with("x.json: JSON value 1: an object that is not a List"),
+            e.starts_with("x.json: JSON value 1: an object that is not a List"),
             "{e}"
         );
     }
@@ -925,14 +928,11 @@ mod tests {
             2
         );
         // The items of an object that is not a List are its own data: nothing may be cut there.
-        let e = parse_json_objects(
-            &br#"{"kind":"Thing","items":[{"metadata":{"uid":"u"}}]}"#[..],
-            &"t.json",
+        let e = refused(
+            r#"{"kind":"Thing","items":[{"metadata":{"uid":"u"}}]}"#,
             Keep::Compared,
-            &mut out,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("not a List"), "{e}");
+        );
+        assert!(e.contains("not a List"), "{e}");
     }
 
     #[test]
