@@ -463,11 +463,7 @@ fn write_inputs(dir: &Path) -> (PathBuf, PathBuf, PathBuf, Expect) {
         dir.join("live.yaml"),
     );
     std::fs::write(&dp, desired).unwrap();
-    std::fs::write(
-        dir.join("live-managed-fields.json"),
-        kubectl_json(&managed),
-    )
-    .unwrap();
+    std::fs::write(dir.join("live-managed-fields.json"), kubectl_json(&managed)).unwrap();
     let live = without_managed_fields(&managed);
     std::fs::write(&jp, kubectl_json(&live)).unwrap();
     let yaml: Vec<serde_yaml::Value> = live

@@ -50,6 +50,7 @@ fn load(p: &Path) -> Vec<Value> {
     )
     .unwrap()
     .into_objects()
+    .unwrap()
 }
 
 fn paths(d: &SessionDiff) -> Vec<&str> {

@@ -73,11 +73,11 @@ pub fn fetch(kube: &Kube, wanted: &[(String, ResourceId)]) -> Result<Vec<Value>>
         // The plan reads `resourceVersion`.
         keep: Keep::Metadata,
     };
-    Ok(cluster
+    cluster
         .fetch(&wanted)?
         .into_iter()
-        .map(|(_, o)| o)
-        .collect())
+        .map(|(_, o)| o.into_value())
+        .collect()
 }
 
 /// Every live object whose label `key` has one of `values`, across all listable kinds

@@ -354,13 +354,15 @@ pub fn diff_all(
                     .iter()
                     .find(|(id, o)| {
                         Some(id) == record_id.as_ref()
-                            && ownership::label(o, super::ops::IS_APP_LABEL).is_some()
+                            && ownership::label(o.head(), super::ops::IS_APP_LABEL).is_some()
                     })
-                    .map(|(_, o)| o);
-                if let Some(r) = record {
+                    .map(|(_, o)| o.to_value())
+                    .transpose()
+                    .with_context(|| format!("kapp app record ConfigMap {name}"))?;
+                if let Some(r) = &record {
                     gks.extend(used_gks(r));
                 }
-                ownership_from_record(record, name)?
+                ownership_from_record(record.as_ref(), name)?
             }
         };
         gks.sort();
@@ -372,7 +374,7 @@ pub fn diff_all(
             Ownership::Inferred => {
                 let mut v: Vec<String> = objects
                     .iter()
-                    .filter_map(|(_, o)| ownership::owner_of(o, &key).map(str::to_string))
+                    .filter_map(|(_, o)| ownership::owner_of(o.head(), &key).map(str::to_string))
                     .collect();
                 v.sort();
                 v.dedup();

@@ -7,6 +7,7 @@ use super::ownership::{self, Ownership};
 use super::text::sorted_yaml;
 use super::versioned::{self, Item, Versions};
 use super::{changed_paths, Change, Op, SessionDiff};
+use crate::live::LiveObject;
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
 use serde_yaml::Value;
@@ -44,7 +45,7 @@ impl Default for Options {
 /// Live objects by identity, in the order the source listed them.
 #[derive(Debug, Default, Clone)]
 pub struct LiveIndex {
-    objects: Vec<(ResourceId, Value)>,
+    objects: Vec<(ResourceId, LiveObject)>,
     by_id: HashMap<ResourceId, usize>,
 }
 
@@ -55,7 +56,7 @@ impl LiveIndex {
         LiveIndex::identified(
             objects
                 .into_iter()
-                .filter_map(|o| Some((ResourceId::of(&o)?, o)))
+                .filter_map(|o| Some((ResourceId::of(&o)?, LiveObject::whole(o))))
                 .collect(),
         )
     }
@@ -76,19 +77,19 @@ impl LiveIndex {
         idx
     }
 
-    pub fn get(&self, id: &ResourceId) -> Option<&Value> {
+    pub fn get(&self, id: &ResourceId) -> Option<&LiveObject> {
         self.by_id.get(id).map(|&i| &self.objects[i].1)
     }
 
     /// Moves an object out (the diff edits live copies in place instead of cloning them);
     /// its identity stays listed, holding null.
-    pub fn take(&mut self, id: &ResourceId) -> Option<Value> {
+    pub fn take(&mut self, id: &ResourceId) -> Option<LiveObject> {
         let &i = self.by_id.get(id)?;
         self.by_id.remove(id);
         Some(std::mem::take(&mut self.objects[i].1))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &(ResourceId, Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = &(ResourceId, LiveObject)> {
         self.objects.iter()
     }
 
@@ -202,7 +203,7 @@ pub fn diff_session_filtered(
             let mut seen = Vec::new();
             for r in &resources {
                 let l = versions.live_of(r, &live);
-                if let Some(v) = l.and_then(|l| ownership::owner_of(l, &key)) {
+                if let Some(v) = l.and_then(|l| ownership::owner_of(l.head(), &key)) {
                     if !seen.iter().any(|s| s == v) {
                         seen.push(v.to_string());
                     }
@@ -219,17 +220,13 @@ pub fn diff_session_filtered(
     };
 
     // Versioned objects are decided on borrowed copies (rare; they may be diffed twice).
-    let diff_ref = |r: &Resource, l: Option<&Value>| {
-        diff_resource(
-            r,
-            r.object.clone(),
-            l.cloned(),
-            &cfg,
-            &key,
-            stamp.as_deref(),
-            opts,
-        )
-        .with_context(|| format!("{}: {}", r.source, r.id))
+    let diff_ref = |r: &Resource, l: Option<&LiveObject>| {
+        let l = l
+            .map(LiveObject::to_value)
+            .transpose()
+            .with_context(|| format!("live {}", r.id))?;
+        diff_resource(r, r.object.clone(), l, &cfg, &key, stamp.as_deref(), opts)
+            .with_context(|| format!("{}: {}", r.source, r.id))
     };
     let resolved = versioned::resolve(&resources, &versions, &live, &cfg, diff_ref)?;
     // The rendered objects the diff edits are moved out of the set, not cloned: rendered
@@ -283,7 +280,7 @@ pub fn diff_session_filtered(
         .chain(&rewritten)
         .collect();
     // Everything else moves its live object into the diff, which edits it in place.
-    let pairs: Vec<(Work, Option<Value>, Option<Value>)> = work
+    let pairs: Vec<(Work, Option<Value>, Option<LiveObject>)> = work
         .into_iter()
         .zip(taken)
         .map(|(w, object)| {
@@ -298,6 +295,18 @@ pub fn diff_session_filtered(
         })
         .collect();
     let changes = super::par_map(pairs, |(w, object, l)| {
+        // A live object is built whole here, in the thread that compares it.
+        let l = match l.map(LiveObject::into_value).transpose() {
+            Ok(l) => l,
+            Err(e) => {
+                let id = match &w {
+                    Work::Rendered(i) => set.resources.get(*i).map(|r| r.id.to_string()),
+                    Work::Rewritten(r) => Some(r.id.to_string()),
+                    Work::Decided(d) => d.existing.as_ref().map(ToString::to_string),
+                };
+                return Err(e.context(format!("live {}", id.unwrap_or_default())));
+            }
+        };
         let (r, object) = match w {
             Work::Rendered(i) => match (set.resources.get(i), object) {
                 (Some(r), Some(object)) => (Cow::Borrowed(r), object),
@@ -322,7 +331,7 @@ pub fn diff_session_filtered(
     let mut changes: Vec<Change> = changes.into_iter().flatten().collect();
     // Deletes in identity order (kind, then namespace and name), whatever order the source
     // listed them in, so cluster and snapshot reports are identical.
-    let mut leftovers: Vec<&(ResourceId, Value)> = live
+    let mut leftovers: Vec<&(ResourceId, LiveObject)> = live
         .iter()
         .filter(|(id, _)| !rendered.contains(id))
         .collect();
@@ -334,10 +343,11 @@ pub fn diff_session_filtered(
             &b.0.name,
         ))
     });
-    for (id, obj) in leftovers {
+    for (id, listed) in leftovers {
         if rendered.contains(id) {
             continue;
         }
+        let obj = listed.head();
         let Some(owner) = ownership::owner_of(obj, &key) else {
             continue;
         };
@@ -347,6 +357,9 @@ pub fn diff_session_filtered(
         {
             continue;
         }
+        // Only deletes are built whole.
+        let whole = listed.to_value().with_context(|| format!("live {id}"))?;
+        let obj = &whole;
         if !keep(filter, Op::Delete, id, None, Some(obj)) {
             continue;
         }

@@ -10,6 +10,7 @@ use super::matcher::any_matches;
 use super::ops::LiveIndex;
 use super::ownership::{self, Ownership};
 use super::{Change, Op};
+use crate::live::LiveObject;
 use crate::manifest::{Resource, ResourceId};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_yaml::{Mapping, Value};
@@ -66,6 +67,7 @@ impl Versions {
         };
         let mut by_base: HashMap<ResourceId, Vec<(u64, ResourceId)>> = HashMap::new();
         for (id, obj) in live.iter() {
+            let obj = obj.head();
             let Some((base, n)) = split_version(&id.name) else {
                 continue;
             };
@@ -102,7 +104,7 @@ impl Versions {
     }
 
     /// The live object `r` is compared with: its latest version when versioned.
-    pub fn live_of<'a>(&self, r: &Resource, live: &'a LiveIndex) -> Option<&'a Value> {
+    pub fn live_of<'a>(&self, r: &Resource, live: &'a LiveIndex) -> Option<&'a LiveObject> {
         if !self.applies_to(r) {
             return live.get(&r.id);
         }
@@ -219,7 +221,7 @@ pub fn resolve<'a>(
     versions: &Versions,
     live: &LiveIndex,
     cfg: &Config,
-    diff: impl Fn(&Resource, Option<&Value>) -> Result<Change>,
+    diff: impl Fn(&Resource, Option<&LiveObject>) -> Result<Change>,
 ) -> Result<Resolved<'a>> {
     let mut slots = Vec::with_capacity(resources.len());
     let mut entries = Vec::new();
@@ -293,14 +295,14 @@ fn decide(
     e: &Entry,
     live: &LiveIndex,
     cfg: &Config,
-    diff: &impl Fn(&Resource, Option<&Value>) -> Result<Change>,
+    diff: &impl Fn(&Resource, Option<&LiveObject>) -> Result<Change>,
 ) -> Result<Decision> {
     let latest = e
         .versions
         .last()
         .and_then(|(_, id)| Some((id, live.get(id)?)));
     let mut change = diff(&e.res, latest.map(|(_, o)| o))?;
-    if let (Some((id, obj)), Op::Noop) = (latest, change.op) {
+    if let (Some((id, obj)), Op::Noop) = (latest.map(|(id, o)| (id, o.head())), change.op) {
         change.id = id.clone();
         change.api_version = str_at(obj, "apiVersion").to_string();
         return Ok(Decision {

@@ -8,19 +8,21 @@
 //! The input is read in chunks, so a 70 MB snapshot never sits in memory whole: only the
 //! objects kept are. Skipped parts are checked for balanced brackets and closed strings only.
 
-use super::{flatten_into, Keep, HISTORY_ANNOTATIONS, SERVER_METADATA};
+use super::{flatten_into, flatten_items, Keep, LiveObject, HISTORY_ANNOTATIONS, SERVER_METADATA};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Number, Value};
 use std::fmt;
 use std::io::Read;
 
 /// Parses every JSON value in `src` (several may be concatenated) and appends the objects,
-/// `List`s flattened, to `out`, leaving out what `keep` says. `what` names the input in errors.
+/// `List`s flattened, to `out`, leaving out what `keep` says. A List's items come out split
+/// ([`LiveObject`]): their `spec`s and the like stay compact JSON until compared. `what`
+/// names the input in errors.
 pub fn parse_json_objects(
     src: impl Read,
     what: &dyn fmt::Display,
     keep: Keep,
-    out: &mut Vec<Value>,
+    out: &mut Vec<LiveObject>,
 ) -> Result<()> {
     let mut r = Reader::new(src, keep);
     let mut i = 0;
@@ -34,12 +36,37 @@ pub fn parse_json_objects(
         let v = r
             .value(Mode::Top, 0, &mut skipped_in_items)
             .map_err(|e| r.error(what, i, e))?;
-        if skipped_in_items && !is_list(&v) {
+        let Some(items) = r.items_read.take() else {
+            let mut whole = Vec::new();
+            flatten_into(v, &mut whole);
+            out.extend(whole.into_iter().map(LiveObject::whole));
+            continue;
+        };
+        if is_list(&v) {
+            flatten_items(&v, items, out)?;
+            continue;
+        }
+        if skipped_in_items {
             // `items` of an object that is not a List are not objects: nothing may be dropped.
             bail!("{what}: JSON value {i}: an object that is not a List has `items` holding objects with parts the reader leaves out (status, managedFields, server metadata); save it as YAML to diff it");
         }
-        flatten_into(v, out);
+        // Not a List after all: the object is kept whole, its `items` put back.
+        let mut v = v;
+        if let Value::Mapping(m) = &mut v {
+            let items: Result<Vec<Value>> = items.into_iter().map(LiveObject::into_value).collect();
+            m.insert("items".into(), Value::Sequence(items?));
+        }
+        out.push(LiveObject::whole(v));
     }
+}
+
+/// The other top-level fields of an object the reader split (see [`LiveObject`]): compact
+/// JSON it wrote itself.
+pub(super) fn parse_rest(text: &str) -> Result<Value> {
+    let mut r = Reader::from_slice(text.as_bytes());
+    let mut skipped = false;
+    r.value(Mode::Plain, 0, &mut skipped)
+        .map_err(|e| anyhow::anyhow!("a live object's fields: {}", e.0))
 }
 
 fn is_list(v: &Value) -> bool {
@@ -93,6 +120,29 @@ struct Reader<R> {
     entries: Vec<(Value, Value)>,
     items: Vec<Value>,
     keep: Keep,
+    /// A top-level value's `items`, read apart as objects (one List per top-level value).
+    items_read: Option<Vec<LiveObject>>,
+}
+
+impl Reader<&'static [u8]> {
+    /// A reader over bytes already in memory.
+    fn from_slice(bytes: &[u8]) -> Self {
+        Reader {
+            src: &[],
+            buf: bytes.to_vec(),
+            pos: 0,
+            end: bytes.len(),
+            eof: true,
+            lines: 0,
+            col_base: 0,
+            io_error: None,
+            started: true,
+            entries: Vec::new(),
+            items: Vec::new(),
+            keep: Keep::Metadata,
+            items_read: None,
+        }
+    }
 }
 
 impl<R: Read> Reader<R> {
@@ -110,6 +160,7 @@ impl<R: Read> Reader<R> {
             entries: Vec::new(),
             items: Vec::new(),
             keep,
+            items_read: None,
         }
     }
 
@@ -273,6 +324,14 @@ impl<R: Read> Reader<R> {
                 }
                 (Mode::Metadata, "annotations") if compared => Some(Mode::Annotations),
                 (Mode::Top | Mode::Object, "metadata") => Some(Mode::Metadata),
+                (Mode::Top, "items") if self.next_is(b'[')? => {
+                    if self.items_read.is_some() {
+                        return err("duplicate key in a JSON object");
+                    }
+                    let items = self.split_items(depth + 1, skipped)?;
+                    self.items_read = Some(items);
+                    None
+                }
                 (Mode::Top, "items") => Some(Mode::Items),
                 _ => Some(Mode::Plain),
             };
@@ -307,6 +366,181 @@ impl<R: Read> Reader<R> {
                 }
                 _ => return err("expected `,` or `}` in an object"),
             }
+        }
+    }
+
+    /// Whether the next value starts with `b`.
+    fn next_is(&mut self, b: u8) -> Res<bool> {
+        self.skip_ws()?;
+        Ok(self.peek()? == Some(b))
+    }
+
+    /// A List's `items` (the reader stands on `[`), each object split (see [`LiveObject`]).
+    fn split_items(&mut self, depth: usize, skipped: &mut bool) -> Res<Vec<LiveObject>> {
+        self.pos += 1;
+        let mut out = Vec::new();
+        if self.next_is(b']')? {
+            self.pos += 1;
+            return Ok(out);
+        }
+        loop {
+            out.push(self.split_object(depth + 1, skipped)?);
+            self.skip_ws()?;
+            match self.peek()? {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                _ => return err("expected `,` or `]` in an array"),
+            }
+        }
+    }
+
+    /// One item: `apiVersion`, `kind` and `metadata` (read as [`Mode::Metadata`]) as a value,
+    /// the rest but `status` copied as compact JSON. Anything but an object is read whole.
+    fn split_object(&mut self, depth: usize, skipped: &mut bool) -> Res<LiveObject> {
+        if depth > MAX_DEPTH {
+            return err(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        if !self.next_is(b'{')? {
+            return Ok(LiveObject::whole(self.value(
+                Mode::Object,
+                depth,
+                skipped,
+            )?));
+        }
+        self.pos += 1;
+        if self.next_is(b'}')? {
+            self.pos += 1;
+            return Ok(LiveObject::whole(Value::Mapping(Mapping::new())));
+        }
+        let base = self.entries.len();
+        let mut rest: Vec<u8> = Vec::new();
+        let mut rest_keys: Vec<String> = Vec::new();
+        loop {
+            if !self.next_is(b'"')? {
+                return err("expected a string key");
+            }
+            let key = self.string()?;
+            self.expect_byte(b':', "`:`")?;
+            match key.as_str() {
+                "status" => {
+                    self.skip_value()?;
+                    *skipped = true;
+                }
+                "apiVersion" | "kind" | "metadata" => {
+                    let mode = if key == "metadata" {
+                        Mode::Metadata
+                    } else {
+                        Mode::Plain
+                    };
+                    let v = self.value(mode, depth + 1, skipped)?;
+                    self.entries.push((Value::String(key), v));
+                }
+                _ => {
+                    if rest_keys.contains(&key) {
+                        return err("duplicate key in a JSON object");
+                    }
+                    rest.push(if rest.is_empty() { b'{' } else { b',' });
+                    write_json_string(&mut rest, &key);
+                    rest.push(b':');
+                    self.copy_value(&mut rest, depth + 1)?;
+                    rest_keys.push(key);
+                }
+            }
+            self.skip_ws()?;
+            match self.peek()? {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                _ => return err("expected `,` or `}` in an object"),
+            }
+        }
+        let mut head = Mapping::with_capacity(self.entries.len() - base);
+        for (k, v) in self.entries.drain(base..) {
+            if head.insert(k, v).is_some() {
+                return err("duplicate key in a JSON object");
+            }
+        }
+        let rest = if rest.is_empty() {
+            None
+        } else {
+            rest.push(b'}');
+            // Only whole UTF-8 strings and ASCII were written.
+            Some(
+                String::from_utf8(rest)
+                    .map_err(|_| Error("invalid UTF-8 in a string".into()))?
+                    .into_boxed_str(),
+            )
+        };
+        Ok(LiveObject::split(Value::Mapping(head), rest))
+    }
+
+    /// Copies one value to `out` as compact JSON, checking it as [`Reader::value`] would
+    /// (everything but repeated keys, found when the copy is read).
+    fn copy_value(&mut self, out: &mut Vec<u8>, depth: usize) -> Res<()> {
+        if depth > MAX_DEPTH {
+            return err(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        self.skip_ws()?;
+        match self.peek()? {
+            Some(open @ (b'{' | b'[')) => {
+                self.pos += 1;
+                out.push(open);
+                let close = if open == b'{' { b'}' } else { b']' };
+                if self.next_is(close)? {
+                    self.pos += 1;
+                    out.push(close);
+                    return Ok(());
+                }
+                loop {
+                    if open == b'{' {
+                        if !self.next_is(b'"')? {
+                            return err("expected a string key");
+                        }
+                        let key = self.string()?;
+                        write_json_string(out, &key);
+                        self.expect_byte(b':', "`:`")?;
+                        out.push(b':');
+                    }
+                    self.copy_value(out, depth + 1)?;
+                    self.skip_ws()?;
+                    match self.peek()? {
+                        Some(b',') => {
+                            self.pos += 1;
+                            out.push(b',');
+                        }
+                        Some(b) if b == close => {
+                            self.pos += 1;
+                            out.push(close);
+                            return Ok(());
+                        }
+                        _ if open == b'{' => return err("expected `,` or `}` in an object"),
+                        _ => return err("expected `,` or `]` in an array"),
+                    }
+                }
+            }
+            Some(b'"') => {
+                let s = self.string()?;
+                write_json_string(out, &s);
+                Ok(())
+            }
+            Some(_) => {
+                let mut ignored = false;
+                match self.value(Mode::Plain, depth, &mut ignored)? {
+                    Value::Null => out.extend_from_slice(b"null"),
+                    Value::Bool(true) => out.extend_from_slice(b"true"),
+                    Value::Bool(false) => out.extend_from_slice(b"false"),
+                    Value::Number(n) => write_json_number(out, &n),
+                    // Strings, arrays and objects were taken above.
+                    _ => return err("expected a JSON value"),
+                }
+                Ok(())
+            }
+            None => err("expected a JSON value, found the end of the input"),
         }
     }
 
@@ -658,6 +892,49 @@ fn structural_at(rest: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// `s` as a JSON string.
+fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\t' => b"\\t",
+            b'\r' => b"\\r",
+            0..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        if esc.is_empty() {
+            let hex = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(hex[(b >> 4) as usize]);
+            out.push(hex[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+/// A number as JSON; floats in Rust's shortest round-trip form (read back to the same value).
+fn write_json_number(out: &mut Vec<u8>, n: &Number) {
+    use std::io::Write as _;
+    // Writing to a Vec cannot fail.
+    let _ = if let Some(i) = n.as_i64() {
+        write!(out, "{i}")
+    } else if let Some(u) = n.as_u64() {
+        write!(out, "{u}")
+    } else {
+        write!(out, "{:?}", n.as_f64().unwrap_or(0.0))
+    };
+}
+
 fn utf8(bytes: &[u8]) -> Res<String> {
     // No early exit: the whole-slice form vectorises.
     let control = bytes.iter().fold(false, |acc, &b| acc | (b < 0x20));
@@ -734,9 +1011,21 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Vec<Value> {
+        read(text, Keep::Metadata)
+    }
+
+    /// The objects read from `text`, whole.
+    fn read(text: &str, keep: Keep) -> Vec<Value> {
         let mut out = Vec::new();
-        parse_json_objects(text.as_bytes(), &"t.json", Keep::Metadata, &mut out).unwrap();
-        out
+        parse_json_objects(text.as_bytes(), &"t.json", keep, &mut out).unwrap();
+        whole(out)
+    }
+
+    fn whole(objects: Vec<LiveObject>) -> Vec<Value> {
+        objects
+            .into_iter()
+            .map(|o| o.into_value().unwrap())
+            .collect()
     }
 
     /// The error reading `text` (named `x.json`) fails with.
@@ -757,7 +1046,7 @@ mod tests {
             &mut out,
         )
         .unwrap();
-        out
+        whole(out)
     }
 
     fn y(s: &str) -> Value {
@@ -905,10 +1194,8 @@ mod tests {
           {"kind":"ConfigMap","metadata":{"name":"a","uid":"u","resourceVersion":"2","generation":3,"creationTimestamp":"t","selfLink":"/x","annotations":{"kapp.k14s.io/original":"{\"k\":1}","kapp.k14s.io/original-diff-md5":"m"}},"data":{"uid":"kept"}},
           {"kind":"ConfigMap","metadata":{"name":"b","annotations":{"kapp.k14s.io/original":"{}","team":"x"}}},
           {"kind":"ConfigMap","metadata":{"name":"c","annotations":{}}}]}"#;
-        let mut out = Vec::new();
-        parse_json_objects(text.as_bytes(), &"t.json", Keep::Compared, &mut out).unwrap();
         assert_eq!(
-            out,
+            read(text, Keep::Compared),
             vec![
                 // Annotations emptied by the skip go, as `normalize::strip_history` drops them.
                 y("{kind: ConfigMap, metadata: {name: a}, data: {uid: kept}}"),
@@ -917,8 +1204,7 @@ mod tests {
                 y("{kind: ConfigMap, metadata: {name: c, annotations: {}}}"),
             ]
         );
-        let mut all = Vec::new();
-        parse_json_objects(text.as_bytes(), &"t.json", Keep::Metadata, &mut all).unwrap();
+        let all = read(text, Keep::Metadata);
         assert_eq!(all[0]["metadata"]["uid"], y("u"));
         assert_eq!(
             all[0]["metadata"]["annotations"]
@@ -933,6 +1219,134 @@ mod tests {
             Keep::Compared,
         );
         assert!(e.contains("not a List"), "{e}");
+    }
+
+    /// The objects read from `text` as the reader hands them out.
+    fn split(text: &str) -> Vec<LiveObject> {
+        let mut out = Vec::new();
+        parse_json_objects(text.as_bytes(), &"t.json", Keep::Metadata, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn list_items_keep_identity_as_values_and_the_rest_as_json_read_back_the_same() {
+        // Every kind of JSON value in the part held as text, pretty-printed as kubectl does.
+        let item = r#"{
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "a", "labels": {"app": "x"}},
+            "data": {"q": "say \"hi\"\\ \n\t\r \u0001 \u00e9 \ud83d\ude00 é /", "e": ""},
+            "spec": {
+                "n": [0, 7, -12, 18446744073709551615, 1.5, -2.25e-3, 1e3, 1E+2, 0.1],
+                "b": [true, false, null], "o": {}, "a": [], "deep": [[{"k": [1]}]]
+            },
+            "status": {"phase": "gone"},
+            "type": "Opaque"
+        }"#;
+        let text = format!(r#"{{"apiVersion": "v1", "items": [{item}], "kind": "List"}}"#);
+        let got = split(&text);
+        assert_eq!(got.len(), 1);
+        let head = got[0].head().as_mapping().unwrap();
+        let keys: Vec<&str> = head.keys().filter_map(Value::as_str).collect();
+        assert_eq!(keys, ["apiVersion", "kind", "metadata"]);
+        // Read back whole, it is what a plain JSON parser makes of the item, less `status`.
+        let mut want: serde_json::Value = serde_json::from_str(item).unwrap();
+        want.as_object_mut().unwrap().remove("status");
+        let want: Value = serde_yaml::to_value(want).unwrap();
+        let whole = got[0].clone().into_value().unwrap();
+        assert_eq!(whole, want);
+        // In the order the input gave.
+        let keys: Vec<&str> = whole
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            ["apiVersion", "kind", "metadata", "data", "spec", "type"]
+        );
+        // The same read one byte at a time.
+        assert_eq!(trickled(&text), vec![want]);
+    }
+
+    #[test]
+    fn list_items_of_typed_lists_and_objects_that_are_not_lists() {
+        // A typed List's items get its kind; the item without a rest is held whole.
+        let got = split(
+            r#"{"apiVersion":"v1","kind":"ConfigMapList","items":[{"metadata":{"name":"a"},"data":{"k":"v"}},{"metadata":{"name":"b"}}]}"#,
+        );
+        assert_eq!(
+            whole(got),
+            vec![
+                y("{metadata: {name: a}, kind: ConfigMap, apiVersion: v1, data: {k: v}}"),
+                y("{metadata: {name: b}, kind: ConfigMap, apiVersion: v1}"),
+            ]
+        );
+        // Not a List: its items are its own data, put back whole.
+        assert_eq!(
+            parse(r#"{"kind":"Thing","items":[{"spec":{"x":1}},2,[]],"spec":{}}"#),
+            vec![y("{kind: Thing, items: [{spec: {x: 1}}, 2, []], spec: {}}")]
+        );
+        // A List inside a List is expanded; null items are dropped; empty items are objects.
+        assert_eq!(
+            parse(
+                r#"{"kind":"List","items":[{"kind":"List","items":[{"kind":"A","spec":1}]},null,{}]}"#
+            ),
+            vec![y("{kind: A, spec: 1}"), y("{}")]
+        );
+    }
+
+    #[test]
+    fn bad_json_in_the_part_held_as_text_is_refused_where_it_is() {
+        for (text, want) in [
+            (
+                "{\"kind\":\"List\",\"items\":[{\"spec\":\n {\"a\": 01}}]}",
+                "t.json:2:10: JSON value 1: invalid number `01`",
+            ),
+            (
+                r#"{"kind":"List","items":[{"spec":{"a":tru}}]}"#,
+                "expected a JSON value",
+            ),
+            (
+                r#"{"kind":"List","items":[{"spec":{"a":1,}}]}"#,
+                "expected a string key",
+            ),
+            (
+                r#"{"kind":"List","items":[{"spec":[1 2]}]}"#,
+                "expected `,` or `]` in an array",
+            ),
+            (
+                r#"{"kind":"List","items":[{"spec":{},"spec":{}}]}"#,
+                "duplicate key",
+            ),
+            (
+                r#"{"kind":"List","items":[{"spec":"\x"}]}"#,
+                "invalid escape",
+            ),
+            (r#"{"kind":"List","items":[],"items":[]}"#, "duplicate key"),
+        ] {
+            let mut out = Vec::new();
+            let e = parse_json_objects(text.as_bytes(), &"t.json", Keep::Metadata, &mut out)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{text}: {e}");
+        }
+        // A repeated key deeper inside is found when the object is built.
+        let got = split(r#"{"kind":"List","items":[{"spec":{"a":1,"a":2}}]}"#);
+        let e = got[0].clone().into_value().unwrap_err().to_string();
+        assert!(e.contains("duplicate key"), "{e}");
+        // Too deep inside the text part, as anywhere else.
+        let deep = format!(
+            r#"{{"kind":"List","items":[{{"spec":{}{}}}]}}"#,
+            "[".repeat(600),
+            "]".repeat(600)
+        );
+        let mut out = Vec::new();
+        let e = parse_json_objects(deep.as_bytes(), &"t.json", Keep::Metadata, &mut out)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("nested more than 512"), "{e}");
     }
 
     #[test]

@@ -54,7 +54,68 @@ pub struct Wanted<'a> {
 }
 
 /// A live object with its identity, worked out once where the object is read.
-pub type Identified = (ResourceId, Value);
+pub type Identified = (ResourceId, LiveObject);
+
+/// A live object as sources hand it out. Objects read from JSON keep `apiVersion`, `kind` and
+/// `metadata` (all that identity, ownership and versioning look at) as a value, and the rest
+/// (`spec`, `data`, ...) as compact JSON text, built into a value only when the object is
+/// compared. So the 10,000 specs of a large snapshot are never all in memory as values at once:
+/// each is built in the diff thread that compares it, whose memory is then reused for the next.
+#[derive(Debug, Clone, Default)]
+pub struct LiveObject {
+    head: Value,
+    /// A JSON object holding the other top-level fields; `None`: `head` is the whole object.
+    rest: Option<Box<str>>,
+}
+
+impl LiveObject {
+    /// An object held whole (YAML snapshots, tests).
+    pub fn whole(v: Value) -> LiveObject {
+        LiveObject {
+            head: v,
+            rest: None,
+        }
+    }
+
+    /// `head` and the compact JSON of the rest, as the JSON reader splits an object.
+    pub(crate) fn split(head: Value, rest: Option<Box<str>>) -> LiveObject {
+        LiveObject { head, rest }
+    }
+
+    /// `apiVersion`, `kind` and `metadata`, and the rest too when held whole: for what reads
+    /// only identity, labels and annotations.
+    pub fn head(&self) -> &Value {
+        &self.head
+    }
+
+    /// The whole object.
+    pub fn into_value(self) -> Result<Value> {
+        let Some(rest) = self.rest else {
+            return Ok(self.head);
+        };
+        let mut head = self.head;
+        // The reader wrote `rest` itself, from input it checked; this fails only on a
+        // duplicate key deeper inside, which it does not look for while copying.
+        let rest = lean::parse_rest(&rest)?;
+        if let (Value::Mapping(h), Value::Mapping(r)) = (&mut head, rest) {
+            for (k, v) in r {
+                h.insert(k, v);
+            }
+        }
+        Ok(head)
+    }
+
+    /// The whole object, copied.
+    pub fn to_value(&self) -> Result<Value> {
+        self.clone().into_value()
+    }
+}
+
+impl From<Value> for LiveObject {
+    fn from(v: Value) -> LiveObject {
+        LiveObject::whole(v)
+    }
+}
 
 /// Objects carrying an app's ownership label (candidates for deletes).
 #[derive(Debug, Clone)]
@@ -98,15 +159,7 @@ pub fn flatten_into(v: Value, out: &mut Vec<Value>) {
                 let list_kind = m.get("kind").and_then(Value::as_str).map(str::to_string);
                 out.reserve(items.len());
                 for mut item in items {
-                    // Items of a typed list (`ConfigMapList` from the API) omit apiVersion/kind.
-                    if let (Value::Mapping(im), Some(lk)) = (&mut item, &list_kind) {
-                        if !im.contains_key("kind") && lk != "List" {
-                            im.insert("kind".into(), Value::from(lk.trim_end_matches("List")));
-                            if let Some(av) = &list_version {
-                                im.insert("apiVersion".into(), av.clone());
-                            }
-                        }
-                    }
+                    typed_list_item(&mut item, list_kind.as_deref(), list_version.as_ref());
                     flatten_into(item, out);
                 }
             }
@@ -114,4 +167,40 @@ pub fn flatten_into(v: Value, out: &mut Vec<Value>) {
     } else if !v.is_null() {
         out.push(v);
     }
+}
+
+/// Items of a typed list (`ConfigMapList` from the API) omit apiVersion/kind: the list's apply.
+fn typed_list_item(item: &mut Value, list_kind: Option<&str>, list_version: Option<&Value>) {
+    if let (Value::Mapping(im), Some(lk)) = (item, list_kind) {
+        if !im.contains_key("kind") && lk != "List" {
+            im.insert("kind".into(), Value::from(lk.trim_end_matches("List")));
+            if let Some(av) = list_version {
+                im.insert("apiVersion".into(), av.clone());
+            }
+        }
+    }
+}
+
+/// Appends a List's items, read apart from it as [`LiveObject`]s, to `out`, as
+/// [`flatten_into`] does for a List read whole (nested Lists are read whole and expanded).
+fn flatten_items(list: &Value, items: Vec<LiveObject>, out: &mut Vec<LiveObject>) -> Result<()> {
+    let list_version = list.get("apiVersion");
+    let list_kind = list.get("kind").and_then(Value::as_str);
+    out.reserve(items.len());
+    for mut item in items {
+        typed_list_item(&mut item.head, list_kind, list_version);
+        let nested = item
+            .head
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.ends_with("List"));
+        if nested || item.head.is_null() {
+            let mut whole = Vec::new();
+            flatten_into(item.into_value()?, &mut whole);
+            out.extend(whole.into_iter().map(LiveObject::whole));
+        } else {
+            out.push(item);
+        }
+    }
+    Ok(())
 }

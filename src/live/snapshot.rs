@@ -1,7 +1,7 @@
 //! Live state from files: a YAML or JSON file, or a folder of them (e.g. a saved
 //! `kubectl get -o yaml` List).
 
-use super::{flatten_into, Identified, Keep, LiveSource, OwnedQuery, Wanted};
+use super::{flatten_into, Identified, Keep, LiveObject, LiveSource, OwnedQuery, Wanted};
 use crate::manifest::ResourceId;
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// Objects are handed out (moved, not copied) once each: 10,000 live objects are not cloned.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    objects: RefCell<Vec<Option<Value>>>,
+    objects: RefCell<Vec<Option<LiveObject>>>,
     by_id: HashMap<ResourceId, usize>,
 }
 
@@ -27,13 +27,17 @@ impl Snapshot {
         for f in files {
             parse_file(&f, limits, keep, &mut objects)?;
         }
-        Ok(Snapshot::from_objects(objects))
+        Ok(Snapshot::from_live(objects))
     }
 
     pub fn from_objects(objects: Vec<Value>) -> Snapshot {
+        Snapshot::from_live(objects.into_iter().map(LiveObject::whole).collect())
+    }
+
+    fn from_live(objects: Vec<LiveObject>) -> Snapshot {
         let mut by_id = HashMap::with_capacity(objects.len());
         for (i, o) in objects.iter().enumerate() {
-            if let Some(id) = ResourceId::of(o) {
+            if let Some(id) = ResourceId::of(o.head()) {
                 by_id.entry(id).or_insert(i);
             }
         }
@@ -43,9 +47,14 @@ impl Snapshot {
         }
     }
 
-    /// The objects not handed out yet.
-    pub fn into_objects(self) -> Vec<Value> {
-        self.objects.into_inner().into_iter().flatten().collect()
+    /// The objects not handed out yet, whole.
+    pub fn into_objects(self) -> Result<Vec<Value>> {
+        self.objects
+            .into_inner()
+            .into_iter()
+            .flatten()
+            .map(LiveObject::into_value)
+            .collect()
     }
 
     /// How many objects were loaded.
@@ -79,7 +88,7 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// JSON files may hold several concatenated values; YAML files several documents. JSON is
 /// read in chunks as it is parsed (snapshots are large); YAML whole.
-fn parse_file(file: &Path, limits: Limits, keep: Keep, out: &mut Vec<Value>) -> Result<()> {
+fn parse_file(file: &Path, limits: Limits, keep: Keep, out: &mut Vec<LiveObject>) -> Result<()> {
     use std::io::Read;
     let what = || format!("reading live snapshot {}", file.display());
     let mut f = std::fs::File::open(file).with_context(what)?;
@@ -108,7 +117,7 @@ fn parse_file(file: &Path, limits: Limits, keep: Keep, out: &mut Vec<Value>) -> 
 }
 
 /// Parses a YAML snapshot's text.
-fn parse_into(text: &str, file: &Path, limits: Limits, out: &mut Vec<Value>) -> Result<()> {
+fn parse_into(text: &str, file: &Path, limits: Limits, out: &mut Vec<LiveObject>) -> Result<()> {
     let docs = crate::yaml::parse_stream(text, limits)
         .with_context(|| format!("{}: live snapshot", file.display()))?;
     for d in docs {
@@ -116,7 +125,9 @@ fn parse_into(text: &str, file: &Path, limits: Limits, out: &mut Vec<Value>) -> 
             if !matches!(d.value, Value::Mapping(_)) {
                 bail!("{}:{}: a live object must be a map", file.display(), d.line);
             }
-            flatten_into(d.value, out);
+            let mut whole = Vec::new();
+            flatten_into(d.value, &mut whole);
+            out.extend(whole.into_iter().map(LiveObject::whole));
         }
     }
     Ok(())
@@ -138,7 +149,9 @@ impl LiveSource for Snapshot {
         let mut objects = self.objects.borrow_mut();
         let mut out = Vec::new();
         for slot in objects.iter_mut() {
-            let Some(o) = slot.as_ref() else { continue };
+            let Some(o) = slot.as_ref().map(LiveObject::head) else {
+                continue;
+            };
             if !crate::diff::ownership::label(o, &q.label_key)
                 .is_some_and(|v| q.values.iter().any(|x| x == v))
             {
@@ -201,7 +214,7 @@ mod tests {
             .unwrap();
         // `b` was handed out already.
         assert_eq!(owned.len(), 0);
-        assert_eq!(s.into_objects().len(), 2);
+        assert_eq!(s.into_objects().unwrap().len(), 2);
         let e = Snapshot::load(
             &dir.path().join("missing"),
             Limits::default(),
