@@ -129,36 +129,34 @@ impl Matcher {
 
     /// True when `obj` matches.
     pub fn matches(&self, obj: &Value) -> bool {
+        self.matches_subject(&Subject::of(obj))
+    }
+
+    fn matches_subject(&self, s: &Subject) -> bool {
+        let obj = s.obj;
         let meta = |k: &str| {
             obj.get("metadata")
                 .and_then(|m| m.get(k))
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         };
-        // Looked up per arm: rebasing evaluates many matchers per object.
-        let api_version = || {
-            obj.get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        };
-        let kind = || obj.get("kind").and_then(Value::as_str).unwrap_or_default();
         match self {
             Matcher::All => true,
-            Matcher::Any(ms) => ms.iter().any(|m| m.matches(obj)),
-            Matcher::And(ms) => ms.iter().all(|m| m.matches(obj)),
-            Matcher::Not(m) => !m.matches(obj),
+            Matcher::Any(ms) => ms.iter().any(|m| m.matches_subject(s)),
+            Matcher::And(ms) => ms.iter().all(|m| m.matches_subject(s)),
+            Matcher::Not(m) => !m.matches_subject(s),
             Matcher::ApiVersionKind {
                 api_version: a,
                 kind: k,
-            } => k == kind() && a == api_version(),
+            } => k == s.kind && a == s.api_version,
             Matcher::ApiGroupKind { group, kind: k } => {
-                k == kind() && group == group_of(api_version())
+                k == s.kind && group == group_of(s.api_version)
             }
             Matcher::KindNamespaceName {
                 kind: k,
                 namespace,
                 name,
-            } => k == kind() && namespace == meta("namespace") && name == meta("name"),
+            } => k == s.kind && namespace == meta("namespace") && name == meta("name"),
             Matcher::HasAnnotation(keys) => {
                 let anns = obj.get("metadata").and_then(|m| m.get("annotations"));
                 keys.iter()
@@ -171,7 +169,7 @@ impl Matcher {
                     Some(names) => !ns.is_empty() && names.iter().any(|n| n == ns),
                 }
             }
-            Matcher::CustomResource => !BUILTIN_GROUPS.contains(&group_of(api_version())),
+            Matcher::CustomResource => !BUILTIN_GROUPS.contains(&group_of(s.api_version)),
             Matcher::EmptyField(p) => match p.get(obj) {
                 None | Some(Value::Null) => true,
                 Some(Value::Mapping(m)) => m.is_empty(),
@@ -179,6 +177,25 @@ impl Matcher {
                 Some(Value::String(s)) => s.is_empty(),
                 Some(_) => false,
             },
+        }
+    }
+}
+
+/// An object with its apiVersion and kind looked up once: kapp's default rules hold dozens of
+/// apiVersion/kind matchers, all asked about the same object.
+struct Subject<'a> {
+    obj: &'a Value,
+    api_version: &'a str,
+    kind: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    fn of(obj: &'a Value) -> Subject<'a> {
+        let field = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
+        Subject {
+            obj,
+            api_version: field("apiVersion"),
+            kind: field("kind"),
         }
     }
 }
@@ -192,7 +209,8 @@ fn parse_list(body: &Value) -> Result<Vec<Matcher>> {
 
 /// A rule's matcher list: matches when any entry matches.
 pub fn any_matches(ms: &[Matcher], obj: &Value) -> bool {
-    ms.iter().any(|m| m.matches(obj))
+    let s = Subject::of(obj);
+    ms.iter().any(|m| m.matches_subject(&s))
 }
 
 #[cfg(test)]

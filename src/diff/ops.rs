@@ -523,8 +523,8 @@ fn diff_resource(
     let sides = normalize::sides(new, live, original.as_ref(), cfg);
     // Equal values render to equal text; only unequal ones need rendering to decide (kapp
     // decides on the text).
-    let differs =
-        sides.existing != sides.new && sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
+    let differs = !same(&sides.existing, &sides.new)
+        && sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
     change.op = match (&conflict, differs) {
         (Some(_), _) => Op::Conflict,
         (None, true) => Op::Update,
@@ -539,9 +539,58 @@ fn diff_resource(
     Ok(change)
 }
 
+/// `a == b`, without a hash lookup per map entry where both maps list their keys in the same
+/// order (the usual case: both sides of a diff come from the same object). A map whose order
+/// differs is compared by lookups, as `==` does (order does not count).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Mapping(x), Value::Mapping(y)) => {
+            if x.len() != y.len() {
+                return false;
+            }
+            if x.keys().zip(y.keys()).all(|(k, l)| k == l) {
+                x.values().zip(y.values()).all(|(v, w)| same(v, w))
+            } else {
+                x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+            }
+        }
+        (Value::Sequence(x), Value::Sequence(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        (Value::Tagged(x), Value::Tagged(y)) => x.tag == y.tag && same(&x.value, &y.value),
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_agrees_with_eq() {
+        let y = |s: &str| -> Value { serde_yaml::from_str(s).unwrap() };
+        let values = [
+            "{a: 1, b: [x, {c: d}]}",
+            "{b: [x, {c: d}], a: 1}",
+            "{a: 1, b: [x, {c: e}]}",
+            "{b: [x, {c: e}], a: 1}",
+            "{a: 1, b: [{c: d}, x]}",
+            "{a: 1, b: [x, {c: d}], e: null}",
+            "{a: 1, c: [x, {c: d}]}",
+            "{a: '1', b: [x, {c: d}]}",
+            "{a: !t 1, b: [x, {c: d}]}",
+            "{a: !u 1, b: [x, {c: d}]}",
+            "[1, 2]",
+            "1",
+            "~",
+        ];
+        for a in values {
+            for b in values {
+                let (a, b) = (y(a), y(b));
+                assert_eq!(same(&a, &b), a == b, "{a:?} vs {b:?}");
+            }
+        }
+    }
 
     fn y(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()

@@ -501,8 +501,7 @@ impl<R: Read> Reader<R> {
                         if !self.next_is(b'"')? {
                             return err("expected a string key");
                         }
-                        let key = self.string()?;
-                        write_json_string(out, &key);
+                        self.copy_string(out)?;
                         self.expect_byte(b':', "`:`")?;
                         out.push(b':');
                     }
@@ -523,11 +522,7 @@ impl<R: Read> Reader<R> {
                     }
                 }
             }
-            Some(b'"') => {
-                let s = self.string()?;
-                write_json_string(out, &s);
-                Ok(())
-            }
+            Some(b'"') => self.copy_string(out),
             Some(_) => {
                 let mut ignored = false;
                 match self.value(Mode::Plain, depth, &mut ignored)? {
@@ -542,6 +537,26 @@ impl<R: Read> Reader<R> {
             }
             None => err("expected a JSON value, found the end of the input"),
         }
+    }
+
+    /// Copies a string (the reader stands on its opening quote) as JSON: as it is when it has
+    /// no escapes and ends in the buffer (most do), else decoded and written again.
+    fn copy_string(&mut self, out: &mut Vec<u8>) -> Res<()> {
+        let start = self.pos + 1;
+        if let Some(off) = memchr::memchr2(b'"', b'\\', &self.buf[start..self.end]) {
+            if self.buf[start + off] == b'"' {
+                let raw = &self.buf[start..start + off];
+                text(raw)?;
+                out.push(b'"');
+                out.extend_from_slice(raw);
+                out.push(b'"');
+                self.pos = start + off + 1;
+                return Ok(());
+            }
+        }
+        let s = self.string()?;
+        write_json_string(out, &s);
+        Ok(())
     }
 
     fn array(&mut self, mode: Mode, depth: usize, skipped: &mut bool) -> Res<Value> {
@@ -936,10 +951,15 @@ fn write_json_number(out: &mut Vec<u8>, n: &Number) {
 }
 
 fn utf8(bytes: &[u8]) -> Res<String> {
+    text(bytes).map(str::to_string)
+}
+
+/// The raw bytes of a string without escapes, checked as JSON requires.
+fn text(bytes: &[u8]) -> Res<&str> {
     // No early exit: the whole-slice form vectorises.
     let control = bytes.iter().fold(false, |acc, &b| acc | (b < 0x20));
     match std::str::from_utf8(bytes) {
-        Ok(s) if !control => Ok(s.to_string()),
+        Ok(s) if !control => Ok(s),
         Ok(_) => err("control character in a string"),
         Err(_) => err("invalid UTF-8 in a string"),
     }
@@ -1325,6 +1345,10 @@ mod tests {
                 "invalid escape",
             ),
             (r#"{"kind":"List","items":[],"items":[]}"#, "duplicate key"),
+            (
+                "{\"kind\":\"List\",\"items\":[{\"spec\":{\"a\u{1}\":1}}]}",
+                "control character in a string",
+            ),
         ] {
             let mut out = Vec::new();
             let e = parse_json_objects(text.as_bytes(), &"t.json", Keep::Metadata, &mut out)
