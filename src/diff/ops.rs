@@ -280,6 +280,8 @@ pub fn diff_session_filtered(
         .chain(&rewritten)
         .collect();
     // Everything else moves its live object into the diff, which edits it in place.
+    // Live objects no rendered one accounts for (delete candidates), counted while all are listed.
+    let unrendered = live.iter().filter(|(id, _)| !rendered.contains(id)).count();
     let pairs: Vec<(Work, Option<Value>, Option<LiveObject>)> = work
         .into_iter()
         .zip(taken)
@@ -328,7 +330,12 @@ pub fn diff_session_filtered(
             .with_context(|| format!("{}: {}", r.source, r.id))?;
         Ok(keep(filter, c.op, &c.id, given.as_ref(), listed.as_ref()).then_some(c))
     })?;
-    let mut changes: Vec<Change> = changes.into_iter().flatten().collect();
+    // Room for the deletes too: growing a list of 10,000 changes copies megabytes.
+    let mut changes: Vec<Change> = {
+        let mut all = Vec::with_capacity(changes.len() + unrendered);
+        all.extend(changes.into_iter().flatten());
+        all
+    };
     // Deletes in identity order (kind, then namespace and name), whatever order the source
     // listed them in, so cluster and snapshot reports are identical.
     let mut leftovers: Vec<&(ResourceId, LiveObject)> = live
