@@ -314,6 +314,31 @@ fn bad_inputs_exit_two() {
         err.contains("bad.yaml:1") && err.contains("rebaseRules[0]"),
         "{err}"
     );
+    // JSON snapshots: bad JSON inside an object's spec is found as it is read (file:line:col);
+    // a key repeated there, when the object is compared (the file and the object named).
+    let snap = dir.path().join("live.json");
+    let item = |data: &str| {
+        format!(
+            "{{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":[\n{{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{{\"name\":\"app-config\",\"namespace\":\"demo\"}},\"data\":{data}}}]}}"
+        )
+    };
+    std::fs::write(&snap, item("{\"a\": 01}")).unwrap();
+    let (code, _, err) = diff(&["--files", "desired", "--live", snap.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("live.json:2:") && err.contains("invalid number `01`"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    std::fs::write(&snap, item("{\"a\": \"1\", \"a\": \"2\"}")).unwrap();
+    let (code, _, err) = diff(&["--files", "desired", "--live", snap.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("ConfigMap/app-config")
+            && err.contains("live.json: a live object's spec, data or other fields: duplicate key"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ pub fn parse_json_objects(
     out: &mut Vec<LiveObject>,
 ) -> Result<()> {
     let mut r = Reader::new(src, keep);
+    r.source = what.to_string().into();
     let mut i = 0;
     loop {
         r.skip_ws().map_err(|e| r.error(what, i + 1, e))?;
@@ -66,7 +67,7 @@ pub(super) fn parse_rest(text: &str) -> Result<Value> {
     let mut r = Reader::from_slice(text.as_bytes());
     let mut skipped = false;
     r.value(Mode::Plain, 0, &mut skipped)
-        .map_err(|e| anyhow::anyhow!("a live object's fields: {}", e.0))
+        .map_err(|e| anyhow::anyhow!("a live object's spec, data or other fields: {}", e.0))
 }
 
 fn is_list(v: &Value) -> bool {
@@ -122,6 +123,8 @@ struct Reader<R> {
     keep: Keep,
     /// A top-level value's `items`, read apart as objects (one List per top-level value).
     items_read: Option<Vec<LiveObject>>,
+    /// What the input is called, handed to split objects for later errors.
+    source: std::sync::Arc<str>,
 }
 
 impl Reader<&'static [u8]> {
@@ -141,6 +144,7 @@ impl Reader<&'static [u8]> {
             items: Vec::new(),
             keep: Keep::Metadata,
             items_read: None,
+            source: std::sync::Arc::from(""),
         }
     }
 }
@@ -161,6 +165,7 @@ impl<R: Read> Reader<R> {
             items: Vec::new(),
             keep,
             items_read: None,
+            source: std::sync::Arc::from(""),
         }
     }
 
@@ -476,7 +481,11 @@ impl<R: Read> Reader<R> {
                     .into_boxed_str(),
             )
         };
-        Ok(LiveObject::split(Value::Mapping(head), rest))
+        Ok(LiveObject::split(
+            Value::Mapping(head),
+            rest,
+            self.source.clone(),
+        ))
     }
 
     /// Copies one value to `out` as compact JSON, checking it as [`Reader::value`] would
@@ -1359,7 +1368,10 @@ mod tests {
         // A repeated key deeper inside is found when the object is built.
         let got = split(r#"{"kind":"List","items":[{"spec":{"a":1,"a":2}}]}"#);
         let e = got[0].clone().into_value().unwrap_err().to_string();
-        assert!(e.contains("duplicate key"), "{e}");
+        assert_eq!(
+            e,
+            "t.json: a live object's spec, data or other fields: duplicate key in a JSON object"
+        );
         // Too deep inside the text part, as anywhere else.
         let deep = format!(
             r#"{{"kind":"List","items":[{{"spec":{}{}}}]}}"#,

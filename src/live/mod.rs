@@ -66,6 +66,8 @@ pub struct LiveObject {
     head: Value,
     /// A JSON object holding the other top-level fields; `None`: `head` is the whole object.
     rest: Option<Box<str>>,
+    /// Where it was read (a file, kubectl's output), for an error found when `rest` is built.
+    source: Option<std::sync::Arc<str>>,
 }
 
 impl LiveObject {
@@ -74,12 +76,21 @@ impl LiveObject {
         LiveObject {
             head: v,
             rest: None,
+            source: None,
         }
     }
 
     /// `head` and the compact JSON of the rest, as the JSON reader splits an object.
-    pub(crate) fn split(head: Value, rest: Option<Box<str>>) -> LiveObject {
-        LiveObject { head, rest }
+    pub(crate) fn split(
+        head: Value,
+        rest: Option<Box<str>>,
+        source: std::sync::Arc<str>,
+    ) -> LiveObject {
+        LiveObject {
+            head,
+            rest,
+            source: Some(source),
+        }
     }
 
     /// `apiVersion`, `kind` and `metadata`, and the rest too when held whole: for what reads
@@ -96,7 +107,10 @@ impl LiveObject {
         let mut head = self.head;
         // The reader wrote `rest` itself, from input it checked; this fails only on a
         // duplicate key deeper inside, which it does not look for while copying.
-        let rest = lean::parse_rest(&rest)?;
+        let rest = lean::parse_rest(&rest).map_err(|e| match &self.source {
+            Some(source) => anyhow::anyhow!("{source}: {e}"),
+            None => e,
+        })?;
         if let (Value::Mapping(h), Value::Mapping(r)) = (&mut head, rest) {
             for (k, v) in r {
                 h.insert(k, v);
