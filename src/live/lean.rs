@@ -80,14 +80,10 @@ fn is_list(v: &Value) -> bool {
 enum Mode {
     /// A top-level value: an object, or a List whose `items` are objects.
     Top,
-    /// An object: `status` skipped, `metadata` read as metadata.
-    Object,
     /// `metadata`: `managedFields` skipped (and server metadata under [`Keep::Compared`]).
     Metadata,
     /// `metadata.annotations` under [`Keep::Compared`]: kapp's history annotations skipped.
     Annotations,
-    /// A List's `items`: each one an object.
-    Items,
     /// Anything else: read whole.
     Plain,
 }
@@ -281,7 +277,7 @@ impl<R: Read> Reader<R> {
             }
             Some(b'[') => {
                 self.pos += 1;
-                self.array(mode, depth, skipped)
+                self.array(depth, skipped)
             }
             Some(b'"') => Ok(Value::String(self.string()?)),
             Some(b't') => self.literal(b"true", Value::Bool(true)),
@@ -311,7 +307,7 @@ impl<R: Read> Reader<R> {
             self.expect_byte(b':', "`:`")?;
             let compared = self.keep == Keep::Compared;
             let child = match (mode, key.as_str()) {
-                (Mode::Top | Mode::Object, "status") | (Mode::Metadata, "managedFields") => {
+                (Mode::Top, "status") | (Mode::Metadata, "managedFields") => {
                     self.skip_value()?;
                     // Dropping a top-level object's own status is right whatever its kind.
                     *skipped |= mode != Mode::Top;
@@ -328,7 +324,7 @@ impl<R: Read> Reader<R> {
                     None
                 }
                 (Mode::Metadata, "annotations") if compared => Some(Mode::Annotations),
-                (Mode::Top | Mode::Object, "metadata") => Some(Mode::Metadata),
+                (Mode::Top, "metadata") => Some(Mode::Metadata),
                 (Mode::Top, "items") if self.next_is(b'[')? => {
                     if self.items_read.is_some() {
                         return err("duplicate key in a JSON object");
@@ -337,14 +333,13 @@ impl<R: Read> Reader<R> {
                     self.items_read = Some(items);
                     None
                 }
-                (Mode::Top, "items") => Some(Mode::Items),
                 _ => Some(Mode::Plain),
             };
             if let Some(child) = child {
                 // Of a top-level object, only what is dropped inside `items` matters.
                 let mut inner = false;
                 let v = self.value(child, depth + 1, &mut inner)?;
-                if mode != Mode::Top || child == Mode::Items {
+                if mode != Mode::Top {
                     *skipped |= inner;
                 }
                 // Annotations left empty by dropping kapp's are dropped whole, as the diff's
@@ -410,7 +405,7 @@ impl<R: Read> Reader<R> {
         }
         if !self.next_is(b'{')? {
             return Ok(LiveObject::whole(self.value(
-                Mode::Object,
+                Mode::Plain,
                 depth,
                 skipped,
             )?));
@@ -568,12 +563,7 @@ impl<R: Read> Reader<R> {
         Ok(())
     }
 
-    fn array(&mut self, mode: Mode, depth: usize, skipped: &mut bool) -> Res<Value> {
-        let child = if mode == Mode::Items {
-            Mode::Object
-        } else {
-            Mode::Plain
-        };
+    fn array(&mut self, depth: usize, skipped: &mut bool) -> Res<Value> {
         self.skip_ws()?;
         if self.peek()? == Some(b']') {
             self.pos += 1;
@@ -581,7 +571,7 @@ impl<R: Read> Reader<R> {
         }
         let base = self.items.len();
         loop {
-            let v = self.value(child, depth + 1, skipped)?;
+            let v = self.value(Mode::Plain, depth + 1, skipped)?;
             self.items.push(v);
             self.skip_ws()?;
             match self.peek()? {
