@@ -281,7 +281,16 @@ pub fn diff_session_filtered(
         .collect();
     // Everything else moves its live object into the diff, which edits it in place.
     // Live objects no rendered one accounts for (delete candidates), counted while all are listed.
-    let unrendered = live.iter().filter(|(id, _)| !rendered.contains(id)).count();
+    // Deletes in identity order (kind, then namespace and name), whatever order the source
+    // listed them in, so cluster and snapshot reports are identical.
+    let mut leftovers: Vec<ResourceId> = live
+        .iter()
+        .filter(|(id, _)| !rendered.contains(id))
+        .map(|(id, _)| id.clone())
+        .collect();
+    leftovers.sort_by(|a, b| {
+        (&a.group, &a.kind, &a.namespace, &a.name).cmp(&(&b.group, &b.kind, &b.namespace, &b.name))
+    });
     let pairs: Vec<(Work, Option<Value>, Option<LiveObject>)> = work
         .into_iter()
         .zip(taken)
@@ -332,28 +341,14 @@ pub fn diff_session_filtered(
     })?;
     // Room for the deletes too: growing a list of 10,000 changes copies megabytes.
     let mut changes: Vec<Change> = {
-        let mut all = Vec::with_capacity(changes.len() + unrendered);
+        let mut all = Vec::with_capacity(changes.len() + leftovers.len());
         all.extend(changes.into_iter().flatten());
         all
     };
-    // Deletes in identity order (kind, then namespace and name), whatever order the source
-    // listed them in, so cluster and snapshot reports are identical.
-    let mut leftovers: Vec<&(ResourceId, LiveObject)> = live
-        .iter()
-        .filter(|(id, _)| !rendered.contains(id))
-        .collect();
-    leftovers.sort_by(|a, b| {
-        (&a.0.group, &a.0.kind, &a.0.namespace, &a.0.name).cmp(&(
-            &b.0.group,
-            &b.0.kind,
-            &b.0.namespace,
-            &b.0.name,
-        ))
-    });
-    for (id, listed) in leftovers {
-        if rendered.contains(id) {
+    for id in &leftovers {
+        let Some(listed) = live.get(id) else {
             continue;
-        }
+        };
         let obj = listed.head();
         let Some(owner) = ownership::owner_of(obj, &key) else {
             continue;

@@ -101,28 +101,36 @@ impl LiveObject {
 
     /// The whole object.
     pub fn into_value(self) -> Result<Value> {
-        let Some(rest) = self.rest else {
-            return Ok(self.head);
-        };
-        let mut head = self.head;
-        // The reader wrote `rest` itself, from input it checked; this fails only on a
-        // duplicate key deeper inside, which it does not look for while copying.
-        let rest = lean::parse_rest(&rest).map_err(|e| match &self.source {
-            Some(source) => anyhow::anyhow!("{source}: {e}"),
-            None => e,
-        })?;
-        if let (Value::Mapping(h), Value::Mapping(r)) = (&mut head, rest) {
-            for (k, v) in r {
-                h.insert(k, v);
-            }
-        }
-        Ok(head)
+        built(self.head, self.rest.as_deref(), self.source.as_deref())
     }
 
     /// The whole object, copied.
     pub fn to_value(&self) -> Result<Value> {
-        self.clone().into_value()
+        built(
+            self.head.clone(),
+            self.rest.as_deref(),
+            self.source.as_deref(),
+        )
     }
+}
+
+/// `head` with the fields of `rest` added.
+fn built(mut head: Value, rest: Option<&str>, source: Option<&str>) -> Result<Value> {
+    let Some(rest) = rest else {
+        return Ok(head);
+    };
+    // The reader wrote `rest` itself, from input it checked; this fails only on a duplicate
+    // key deeper inside, which it does not look for while copying.
+    let rest = lean::parse_rest(rest).map_err(|e| match source {
+        Some(source) => anyhow::anyhow!("{source}: {e}"),
+        None => e,
+    })?;
+    if let (Value::Mapping(h), Value::Mapping(r)) = (&mut head, rest) {
+        for (k, v) in r {
+            h.insert(k, v);
+        }
+    }
+    Ok(head)
 }
 
 impl From<Value> for LiveObject {
