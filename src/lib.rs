@@ -16,6 +16,7 @@ pub mod exit;
 pub mod kube;
 pub mod limits;
 pub mod live;
+pub mod lookup;
 pub mod manifest;
 pub mod output;
 pub mod par;

@@ -1,6 +1,7 @@
 //! Rendered documents become `Resource`s: identity, source location, canonical bytes (and
 //! their digest, on demand).
 
+use crate::lookup::Lookup;
 use crate::yaml;
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -24,19 +25,19 @@ pub struct ResourceId {
 impl ResourceId {
     /// Builds the identity of an object; `None` when apiVersion or kind is missing.
     pub fn of(obj: &Value) -> Option<ResourceId> {
-        let api_version = obj.get("apiVersion")?.as_str()?;
-        let kind = obj.get("kind")?.as_str()?;
+        let api_version = obj.at("apiVersion")?.as_str()?;
+        let kind = obj.at("kind")?.as_str()?;
         let empty = Value::Null;
-        let meta = obj.get("metadata").unwrap_or(&empty);
+        let meta = obj.at("metadata").unwrap_or(&empty);
         let name = meta
-            .get("name")
+            .at("name")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .or_else(|| meta.get("generateName").and_then(Value::as_str))
+            .or_else(|| meta.at("generateName").and_then(Value::as_str))
             // A missing name is left to lint to report (kapp `Config` documents need none).
             .unwrap_or("");
         let namespace = meta
-            .get("namespace")
+            .at("namespace")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .map(str::to_string);
@@ -65,9 +66,9 @@ impl fmt::Display for ResourceId {
 
 /// True for a kapp `Config` document (`kapp.k14s.io/v1alpha1`, kind `Config`).
 pub fn is_kapp_config(obj: &Value) -> bool {
-    obj.get("kind").and_then(Value::as_str) == Some("Config")
+    obj.at("kind").and_then(Value::as_str) == Some("Config")
         && obj
-            .get("apiVersion")
+            .at("apiVersion")
             .and_then(Value::as_str)
             .is_some_and(|v| group_of(v) == "kapp.k14s.io")
 }
@@ -124,7 +125,7 @@ impl Resource {
             bail!("{source}: document is not a Kubernetes object: it needs apiVersion and kind");
         };
         let api_version = object
-            .get("apiVersion")
+            .at("apiVersion")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
@@ -139,7 +140,7 @@ impl Resource {
 
     /// Places a namespace-less namespaced resource into `ns` (object and identity).
     pub fn set_namespace(&mut self, ns: &str) {
-        if let Some(Value::Mapping(meta)) = self.object.get_mut("metadata") {
+        if let Some(Value::Mapping(meta)) = self.object.at_mut("metadata") {
             insert_after(meta, "namespace", Value::from(ns), "name");
         }
         self.id.namespace = Some(ns.to_string());
@@ -288,21 +289,18 @@ impl Scopes {
     /// Learns the scope that CRDs in `objects` declare for their kinds.
     pub fn learn_crds<'a>(&mut self, objects: impl IntoIterator<Item = &'a Value>) {
         for o in objects {
-            if o.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
+            if o.at("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
                 continue;
             }
-            let Some(spec) = o.get("spec") else { continue };
-            let group = spec
-                .get("group")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let Some(spec) = o.at("spec") else { continue };
+            let group = spec.at("group").and_then(Value::as_str).unwrap_or_default();
             let kind = spec
-                .get("names")
-                .and_then(|n| n.get("kind"))
+                .at("names")
+                .and_then(|n| n.at("kind"))
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let key = (group.to_string(), kind.to_string());
-            if spec.get("scope").and_then(Value::as_str) == Some("Cluster") {
+            if spec.at("scope").and_then(Value::as_str) == Some("Cluster") {
                 self.namespaced.remove(&key);
                 self.cluster.insert(key);
             } else {
@@ -414,10 +412,10 @@ fn flatten(d: SourcedDoc, out: &mut Vec<SourcedDoc>) -> Result<()> {
     match &d.value {
         Value::Null => Ok(()),
         Value::Mapping(m) => {
-            let is_list = m.get("kind").and_then(Value::as_str) == Some("List")
-                && m.get("apiVersion").and_then(Value::as_str) == Some("v1");
+            let is_list = m.at("kind").and_then(Value::as_str) == Some("List")
+                && m.at("apiVersion").and_then(Value::as_str) == Some("v1");
             if is_list {
-                if let Some(Value::Sequence(items)) = m.get("items") {
+                if let Some(Value::Sequence(items)) = m.at("items") {
                     for item in items {
                         flatten(
                             SourcedDoc {

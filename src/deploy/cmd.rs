@@ -15,6 +15,7 @@ use crate::diff::DiffResult;
 use crate::exit;
 use crate::exit::EnvError;
 use crate::kube::Kube;
+use crate::lookup::Lookup;
 use crate::manifest::{is_kapp_config, ManifestSet, Resource, ResourceId, Scopes, SourcedDoc};
 use anyhow::{bail, Context, Result};
 use serde_yaml::{Mapping, Value};
@@ -138,7 +139,7 @@ fn check_label_value(what: &str, v: &str) -> Result<()> {
 }
 
 fn add_labels(obj: &mut Value, app: &str, session: &str) {
-    let Some(Value::Mapping(meta)) = obj.get_mut("metadata") else {
+    let Some(Value::Mapping(meta)) = obj.at_mut("metadata") else {
         return;
     };
     let labels = meta
@@ -190,7 +191,7 @@ fn desired_objects(
 
 /// kapp's app record (`ConfigMap <app>`): the value of its ownership label.
 fn kapp_label_value(record: Option<&Value>) -> Option<String> {
-    let spec = record?.get("data")?.get("spec")?.as_str()?;
+    let spec = record?.at("data")?.at("spec")?.as_str()?;
     let spec: serde_json::Value = serde_json::from_str(spec).ok()?;
     spec.get("labelValue")?.as_str().map(str::to_string)
 }
@@ -507,7 +508,7 @@ fn apply_all(
                 .filter(|(id, _)| id.group == wait::APP_GROUP && id.kind == wait::APP_KIND)
                 .map(|(id, o)| Target {
                     api_version: o
-                        .get("apiVersion")
+                        .at("apiVersion")
                         .and_then(Value::as_str)
                         .unwrap_or("kappctrl.k14s.io/v1alpha1")
                         .to_string(),

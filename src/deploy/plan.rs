@@ -7,6 +7,7 @@
 use crate::diff::{Op as DiffOp, SessionDiff};
 use crate::kube::Kube;
 use crate::live::{Cluster, Keep, LiveSource, Wanted};
+use crate::lookup::Lookup;
 use crate::manifest::ResourceId;
 use anyhow::Result;
 use serde_yaml::Value;
@@ -112,12 +113,12 @@ pub fn list_labelled(kube: &Kube, key: &str, values: &[String]) -> Result<Vec<Va
 }
 
 pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.get("metadata")?.get("labels")?.get(key)?.as_str()
+    obj.at("metadata")?.at("labels")?.get(key)?.as_str()
 }
 
 pub fn resource_version(obj: &Value) -> Option<String> {
-    obj.get("metadata")?
-        .get("resourceVersion")?
+    obj.at("metadata")?
+        .at("resourceVersion")?
         .as_str()
         .map(str::to_string)
 }
@@ -127,7 +128,7 @@ pub fn strip_server_fields(obj: &Value) -> Value {
     let mut o = obj.clone();
     if let Value::Mapping(m) = &mut o {
         m.remove("status");
-        if let Some(Value::Mapping(meta)) = m.get_mut("metadata") {
+        if let Some(Value::Mapping(meta)) = m.at_mut("metadata") {
             for k in [
                 "managedFields",
                 "resourceVersion",
@@ -223,7 +224,7 @@ mod tests {
         assert_eq!(plan.changes[0].op, Op::Update);
         assert_eq!(plan.changes[0].live_rv.as_deref(), Some("7"));
         let existing = plan.changes[0].existing.as_ref().unwrap();
-        assert!(existing["metadata"].get("uid").is_none());
+        assert!(existing["metadata"].at("uid").is_none());
         assert_eq!(plan.changes[1].op, Op::Noop);
         assert_eq!(
             conflicts,

@@ -4,6 +4,7 @@
 use super::confirm::Progress;
 use crate::exit::EnvError;
 use crate::kube::Kube;
+use crate::lookup::Lookup;
 use anyhow::{bail, Result};
 use serde_yaml::Value;
 use std::time::{Duration, Instant};
@@ -54,12 +55,12 @@ pub enum AppState {
 }
 
 fn condition_true(status: &Value, kind: &str) -> Option<String> {
-    let conds = status.get("conditions")?.as_sequence()?;
+    let conds = status.at("conditions")?.as_sequence()?;
     conds.iter().find_map(|c| {
-        let t = c.get("type")?.as_str()?;
-        let s = c.get("status")?.as_str()?;
+        let t = c.at("type")?.as_str()?;
+        let s = c.at("status")?.as_str()?;
         (t == kind && s == "True").then(|| {
-            c.get("message")
+            c.at("message")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string()
@@ -69,19 +70,19 @@ fn condition_true(status: &Value, kind: &str) -> Option<String> {
 
 /// Reads an App's state from its status (a status older than the spec counts as pending).
 pub fn app_state(app: &Value) -> AppState {
-    let Some(status) = app.get("status") else {
+    let Some(status) = app.at("status") else {
         return AppState::Pending("no status yet".into());
     };
     let friendly = status
-        .get("friendlyDescription")
+        .at("friendlyDescription")
         .and_then(Value::as_str)
         .unwrap_or("reconciling")
         .to_string();
     let generation = app
-        .get("metadata")
-        .and_then(|m| m.get("generation"))
+        .at("metadata")
+        .and_then(|m| m.at("generation"))
         .and_then(Value::as_i64);
-    let observed = status.get("observedGeneration").and_then(Value::as_i64);
+    let observed = status.at("observedGeneration").and_then(Value::as_i64);
     if let (Some(g), Some(o)) = (generation, observed) {
         if o < g {
             return AppState::Pending(friendly);
@@ -89,7 +90,7 @@ pub fn app_state(app: &Value) -> AppState {
     }
     if let Some(msg) = condition_true(status, "ReconcileFailed") {
         let useful = status
-            .get("usefulErrorMessage")
+            .at("usefulErrorMessage")
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty())
             .map(str::to_string)

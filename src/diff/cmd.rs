@@ -8,6 +8,7 @@ use crate::cli::RenderArgs;
 use crate::exit;
 use crate::kube::Kube;
 use crate::live::{Cluster, Keep, LiveSource, OwnedQuery, Snapshot, Wanted};
+use crate::lookup::Lookup;
 use crate::manifest::{
     build_set_bare, BuildOptions, ManifestSet, ResourceId, Scopes, SourceLoc, SourcedDoc,
 };
@@ -239,8 +240,8 @@ fn app_spec(app: &str, session: &str) -> Result<AppSpec> {
 /// The kinds an app has used, from its app record's `data.spec.usedGKs`.
 fn used_gks(record: &Value) -> Vec<(String, String)> {
     let spec = record
-        .get("data")
-        .and_then(|d| d.get("spec"))
+        .at("data")
+        .and_then(|d| d.at("spec"))
         .and_then(Value::as_str)
         .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
     let Some(list) = spec
@@ -268,8 +269,8 @@ fn ownership_from_record(record: Option<&Value>, app: &str) -> Result<Ownership>
         });
     };
     let spec = record
-        .get("data")
-        .and_then(|d| d.get("spec"))
+        .at("data")
+        .and_then(|d| d.at("spec"))
         .and_then(Value::as_str)
         .with_context(|| format!("kapp app record ConfigMap {app} has no data.spec"))?;
     let spec: serde_json::Value = serde_json::from_str(spec)

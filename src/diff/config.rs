@@ -3,6 +3,7 @@
 
 use super::matcher::Matcher;
 use super::path::Path;
+use crate::lookup::Lookup;
 use anyhow::{bail, Context, Result};
 use serde_yaml::{Mapping, Value};
 
@@ -79,7 +80,7 @@ pub struct Config {
 
 /// True for a document that is kapp configuration rather than a resource.
 pub fn is_config_doc(obj: &Value) -> bool {
-    obj.get("apiVersion").and_then(Value::as_str) == Some(CONFIG_API_VERSION)
+    obj.at("apiVersion").and_then(Value::as_str) == Some(CONFIG_API_VERSION)
 }
 
 /// Separates kapp Config documents from the resources (Configs need no name).
@@ -94,13 +95,13 @@ pub fn partition_configs(
 
 /// A ConfigMap carrying a Config in `data["config.yml"]`.
 pub fn config_map_payload(obj: &Value) -> Option<&str> {
-    if obj.get("kind").and_then(Value::as_str) != Some("ConfigMap")
-        || obj.get("apiVersion").and_then(Value::as_str) != Some("v1")
+    if obj.at("kind").and_then(Value::as_str) != Some("ConfigMap")
+        || obj.at("apiVersion").and_then(Value::as_str) != Some("v1")
     {
         return None;
     }
-    obj.get("metadata")?.get("labels")?.get(CONFIG_MAP_LABEL)?;
-    obj.get("data")?.get("config.yml")?.as_str()
+    obj.at("metadata")?.at("labels")?.at(CONFIG_MAP_LABEL)?;
+    obj.at("data")?.at("config.yml")?.as_str()
 }
 
 impl Config {
@@ -129,7 +130,7 @@ impl Config {
 
     /// Appends one user Config document's rules.
     pub fn add_doc(&mut self, doc: &Value) -> Result<()> {
-        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let kind = doc.at("kind").and_then(Value::as_str).unwrap_or_default();
         if kind != "Config" {
             bail!("{CONFIG_API_VERSION} documents must be `kind: Config`, found `{kind}`");
         }
@@ -199,7 +200,7 @@ fn seq(v: &Value) -> &[Value] {
 }
 
 fn paths_of(r: &Value) -> Result<Vec<Path>> {
-    match (r.get("path"), r.get("paths")) {
+    match (r.at("path"), r.at("paths")) {
         (Some(p), None) => Ok(vec![Path::parse(p).context("path")?]),
         (None, Some(ps)) => seq(ps)
             .iter()
@@ -211,7 +212,7 @@ fn paths_of(r: &Value) -> Result<Vec<Path>> {
 }
 
 fn matchers_of(r: &Value) -> Result<Vec<Matcher>> {
-    seq(r.get("resourceMatchers").unwrap_or(&Value::Null))
+    seq(r.at("resourceMatchers").unwrap_or(&Value::Null))
         .iter()
         .enumerate()
         .map(|(i, m)| Matcher::parse(m).with_context(|| format!("resourceMatchers[{i}]")))
@@ -220,14 +221,14 @@ fn matchers_of(r: &Value) -> Result<Vec<Matcher>> {
 
 /// `None` for a ytt rule (not evaluated).
 fn parse_rebase(r: &Value) -> Result<Option<RebaseRule>> {
-    if r.get("ytt").is_some() {
+    if r.at("ytt").is_some() {
         return Ok(None);
     }
-    let kind = match r.get("type").and_then(Value::as_str) {
+    let kind = match r.at("type").and_then(Value::as_str) {
         Some("remove") => RebaseKind::Remove,
         Some("copy") => {
             let mut sources = Vec::new();
-            for s in seq(r.get("sources").unwrap_or(&Value::Null)) {
+            for s in seq(r.at("sources").unwrap_or(&Value::Null)) {
                 sources.push(match s.as_str() {
                     Some("new") => Source::New,
                     Some("existing") => Source::Existing,

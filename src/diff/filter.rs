@@ -15,6 +15,7 @@
 //! matches any listed op.
 
 use super::Op;
+use crate::lookup::Lookup;
 use anyhow::{bail, Context, Result};
 use serde_json::Value as Json;
 use serde_yaml::Value;
@@ -287,7 +288,7 @@ impl Selector {
     }
 
     pub fn matches(&self, obj: &Value) -> bool {
-        let labels = obj.get("metadata").and_then(|m| m.get("labels"));
+        let labels = obj.at("metadata").and_then(|m| m.at("labels"));
         let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
             Requirement::Exists(k) => label(k).is_some(),

@@ -4,6 +4,7 @@
 use super::config::PathRule;
 use super::matcher::any_matches;
 use super::path::Seg;
+use crate::lookup::Lookup;
 use serde_yaml::Value;
 use std::collections::HashMap;
 
@@ -66,9 +67,8 @@ impl Masker {
             }
         }
         if matched {
-            if let Some(Value::Mapping(anns)) = obj
-                .get_mut("metadata")
-                .and_then(|m| m.get_mut("annotations"))
+            if let Some(Value::Mapping(anns)) =
+                obj.at_mut("metadata").and_then(|m| m.at_mut("annotations"))
             {
                 for a in COPY_ANNOTATIONS {
                     if let Some(v) = anns.get_mut(*a) {
@@ -138,19 +138,19 @@ mod tests {
         assert!(m.mask(&mut new, &rules));
         // Sorted keys on the existing side first: password #1, user #2; then new password #3.
         assert_eq!(
-            old.get("data").unwrap().get("password"),
+            old.at("data").unwrap().at("password"),
             Some(&y("<-- value not shown (#1)"))
         );
         assert_eq!(
-            old.get("data").unwrap().get("user"),
+            old.at("data").unwrap().at("user"),
             Some(&y("<-- value not shown (#2)"))
         );
         assert_eq!(
-            new.get("data").unwrap().get("user"),
+            new.at("data").unwrap().at("user"),
             Some(&y("<-- value not shown (#2)"))
         );
         assert_eq!(
-            new.get("data").unwrap().get("password"),
+            new.at("data").unwrap().at("password"),
             Some(&y("<-- value not shown (#3)"))
         );
     }
@@ -163,7 +163,7 @@ mod tests {
         let mut db = y("apiVersion: x.io/v1\nkind: Db\nmetadata: {name: d}\nspec: {users: [{name: a, credentials: {pw: one}}, {name: b, credentials: {pw: two, pin: one}}], tokens: [{t: keep}, {t: hide}], keys: [{k: s1}, {k: s2}]}");
         assert!(m.mask(&mut db, &c.mask_rules));
         assert_eq!(
-            db.get("spec").unwrap(),
+            db.at("spec").unwrap(),
             &y("{users: [{name: a, credentials: {pw: '<-- value not shown (#1)'}}, {name: b, credentials: {pw: '<-- value not shown (#2)', pin: '<-- value not shown (#1)'}}], tokens: [{t: keep}, {t: '<-- value not shown (#3)'}], keys: [{k: '<-- value not shown (#4)'}, {k: '<-- value not shown (#5)'}]}")
         );
     }
@@ -182,6 +182,6 @@ mod tests {
         assert!(!text.contains("c2VjcmV0"), "{text}");
         let mut c = y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {p: visible}");
         assert!(!m.mask(&mut c, &rules));
-        assert_eq!(c.get("data").unwrap().get("p"), Some(&y("visible")));
+        assert_eq!(c.at("data").unwrap().at("p"), Some(&y("visible")));
     }
 }

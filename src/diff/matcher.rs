@@ -1,6 +1,7 @@
 //! kapp `resourceMatchers`: which objects a Config rule applies to.
 
 use super::path::Path;
+use crate::lookup::Lookup;
 use crate::manifest::group_of;
 use anyhow::{bail, Context, Result};
 use serde_yaml::Value;
@@ -61,14 +62,14 @@ const BUILTIN_GROUPS: &[&str] = &[
 ];
 
 fn str_field(m: &Value, key: &str) -> String {
-    m.get(key)
+    m.at(key)
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
 }
 
 fn str_list(m: &Value, key: &str) -> Vec<String> {
-    match m.get(key) {
+    match m.at(key) {
         Some(Value::Sequence(s)) => s
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
@@ -91,7 +92,7 @@ impl Matcher {
                 "anymatcher" => Matcher::Any(parse_list(body).context("anyMatcher")?),
                 "andmatcher" => Matcher::And(parse_list(body).context("andMatcher")?),
                 "notmatcher" => {
-                    let inner = body.get("matcher").context("notMatcher needs `matcher`")?;
+                    let inner = body.at("matcher").context("notMatcher needs `matcher`")?;
                     Matcher::Not(Box::new(Matcher::parse(inner).context("notMatcher")?))
                 }
                 "apiversionkindmatcher" => Matcher::ApiVersionKind {
@@ -114,7 +115,7 @@ impl Matcher {
                 }
                 "customresourcematcher" => Matcher::CustomResource,
                 "emptyfieldmatcher" => {
-                    let p = body.get("path").context("emptyFieldMatcher needs `path`")?;
+                    let p = body.at("path").context("emptyFieldMatcher needs `path`")?;
                     Matcher::EmptyField(Path::parse(p).context("emptyFieldMatcher path")?)
                 }
                 other => bail!("unknown resource matcher `{other}`"),
@@ -135,8 +136,8 @@ impl Matcher {
     fn matches_subject(&self, s: &Subject) -> bool {
         let obj = s.obj;
         let meta = |k: &str| {
-            obj.get("metadata")
-                .and_then(|m| m.get(k))
+            obj.at("metadata")
+                .and_then(|m| m.at(k))
                 .and_then(Value::as_str)
                 .unwrap_or_default()
         };
@@ -158,9 +159,9 @@ impl Matcher {
                 name,
             } => k == s.kind && namespace == meta("namespace") && name == meta("name"),
             Matcher::HasAnnotation(keys) => {
-                let anns = obj.get("metadata").and_then(|m| m.get("annotations"));
+                let anns = obj.at("metadata").and_then(|m| m.at("annotations"));
                 keys.iter()
-                    .all(|k| anns.and_then(|a| a.get(k.as_str())).is_some())
+                    .all(|k| anns.and_then(|a| a.at(k.as_str())).is_some())
             }
             Matcher::HasNamespace(names) => {
                 let ns = meta("namespace");
@@ -191,7 +192,7 @@ struct Subject<'a> {
 
 impl<'a> Subject<'a> {
     fn of(obj: &'a Value) -> Subject<'a> {
-        let field = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default();
+        let field = |k: &str| obj.at(k).and_then(Value::as_str).unwrap_or_default();
         Subject {
             obj,
             api_version: field("apiVersion"),
@@ -201,7 +202,7 @@ impl<'a> Subject<'a> {
 }
 
 fn parse_list(body: &Value) -> Result<Vec<Matcher>> {
-    match body.get("matchers") {
+    match body.at("matchers") {
         Some(Value::Sequence(items)) => items.iter().map(Matcher::parse).collect(),
         _ => bail!("needs a `matchers` list"),
     }

@@ -3,13 +3,14 @@
 
 use super::config::{Config, PathRule, RebaseKind, RebaseRule, Source};
 use super::matcher::any_matches;
+use crate::lookup::Lookup;
 use serde_yaml::{Mapping, Value};
 
 pub use crate::live::{HISTORY_ANNOTATIONS, SERVER_METADATA};
 pub const IDENTITY_ANNOTATION: &str = "kapp.k14s.io/identity";
 
 fn annotations_mut(obj: &mut Value) -> Option<&mut Mapping> {
-    match obj.get_mut("metadata")?.get_mut("annotations")? {
+    match obj.at_mut("metadata")?.at_mut("annotations")? {
         Value::Mapping(m) => Some(m),
         _ => None,
     }
@@ -31,10 +32,10 @@ fn remove_annotations(obj: &mut Value, keys: &[&str]) {
     };
     let before = anns.len();
     for k in keys {
-        anns.remove(*k);
+        crate::lookup::remove(anns, k);
     }
     if anns.is_empty() && before > 0 {
-        if let Some(Value::Mapping(meta)) = obj.get_mut("metadata") {
+        if let Some(Value::Mapping(meta)) = obj.at_mut("metadata") {
             meta.remove("annotations");
         }
     }
@@ -42,21 +43,21 @@ fn remove_annotations(obj: &mut Value, keys: &[&str]) {
 
 /// Removes server-owned metadata and `status` (used for display and for test fixtures).
 pub fn strip_server_fields(obj: &mut Value) {
-    if let Some(Value::Mapping(meta)) = obj.get_mut("metadata") {
+    if let Some(Value::Mapping(meta)) = obj.at_mut("metadata") {
         for k in SERVER_METADATA {
-            meta.remove(*k);
+            crate::lookup::remove(meta, k);
         }
     }
     if let Value::Mapping(m) = obj {
-        m.remove("status");
+        crate::lookup::remove(m, "status");
     }
 }
 
 /// Removes server-owned metadata only (both sides carry the same copy after rebasing).
 pub fn strip_server_metadata(obj: &mut Value) {
-    if let Some(Value::Mapping(meta)) = obj.get_mut("metadata") {
+    if let Some(Value::Mapping(meta)) = obj.at_mut("metadata") {
         for k in SERVER_METADATA {
-            meta.remove(*k);
+            crate::lookup::remove(meta, k);
         }
     }
 }
@@ -100,7 +101,7 @@ pub fn rebase(new: Value, existing: &Value, rules: &[RebaseRule]) -> Value {
             let (Value::Mapping(c), Value::Mapping(b)) = (&mut cur, &mut before) else {
                 continue;
             };
-            let Some(v) = c.get_mut(k) else { continue };
+            let Some(v) = c.at_mut(k) else { continue };
             let v = if replaces && p.is_field() {
                 moved.push(k);
                 std::mem::take(v)
@@ -123,8 +124,8 @@ pub fn rebase(new: Value, existing: &Value, rules: &[RebaseRule]) -> Value {
                 r.paths.iter().for_each(|p| p.copy(&mut cur, &srcs));
                 // A moved field no source had stays as it was.
                 for k in &moved {
-                    if !srcs.iter().any(|s| s.get(*k).is_some()) {
-                        if let (Value::Mapping(c), Some(v)) = (&mut cur, before.get(*k)) {
+                    if !srcs.iter().any(|s| s.at(k).is_some()) {
+                        if let (Value::Mapping(c), Some(v)) = (&mut cur, before.at(k)) {
                             c.insert(Value::from(*k), v.clone());
                         }
                     }
@@ -141,21 +142,21 @@ pub fn rebase(new: Value, existing: &Value, rules: &[RebaseRule]) -> Value {
 /// token controller / OpenShift) are kept after the user's entries.
 fn keep_sa_tokens(cur: &mut Value, existing: &Value) {
     let name = cur
-        .get("metadata")
-        .and_then(|m| m.get("name"))
+        .at("metadata")
+        .and_then(|m| m.at("name"))
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     let token = format!("{name}-token-");
     let dockercfg = format!("{name}-dockercfg-");
     let keep = |field: &str, prefixes: &[&str], cur: &mut Value| {
-        let Some(Value::Sequence(live)) = existing.get(field) else {
+        let Some(Value::Sequence(live)) = existing.at(field) else {
             return;
         };
         let extra: Vec<Value> = live
             .iter()
             .filter(|e| {
-                let n = e.get("name").and_then(Value::as_str).unwrap_or_default();
+                let n = e.at("name").and_then(Value::as_str).unwrap_or_default();
                 prefixes.iter().any(|p| n.starts_with(p))
             })
             .cloned()
@@ -275,7 +276,7 @@ mod tests {
         // Copy from a source without the field: left as it was.
         let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: copy, sources: [existing], resourceMatchers: [{allMatcher: {}}]}");
         let out = rebase(new.clone(), &y("kind: K"), &r);
-        assert_eq!(out.get("spec"), Some(&y("{a: 1}")));
+        assert_eq!(out.at("spec"), Some(&y("{a: 1}")));
         // Removed, then copied back from `new` as it was.
         let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: remove, resourceMatchers: [{allMatcher: {}}]}\n- {path: [spec], type: copy, sources: [new], resourceMatchers: [{allMatcher: {}}]}");
         let out = rebase(new.clone(), &y("kind: K\nspec: {a: 9}"), &r);
@@ -283,11 +284,11 @@ mod tests {
         // Replaced from existing, then a part of it copied back from `new`.
         let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: copy, sources: [existing], resourceMatchers: [{allMatcher: {}}]}\n- {path: [spec, a], type: copy, sources: [new], resourceMatchers: [{allMatcher: {}}]}");
         let out = rebase(new.clone(), &y("kind: K\nspec: {a: 9, c: 3}"), &r);
-        assert_eq!(out.get("spec"), Some(&y("{a: 1, c: 3}")));
+        assert_eq!(out.at("spec"), Some(&y("{a: 1, c: 3}")));
         // A null in the source counts as having the field.
         let r = rules("kind: Config\nrebaseRules:\n- {path: [spec], type: copy, sources: [existing], resourceMatchers: [{allMatcher: {}}]}");
         let out = rebase(new.clone(), &y("kind: K\nspec: null"), &r);
-        assert_eq!(out.get("spec"), Some(&Value::Null));
+        assert_eq!(out.at("spec"), Some(&Value::Null));
     }
 
     #[test]
@@ -297,17 +298,14 @@ mod tests {
         let live = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.0.0.1, clusterIPs: [10.0.0.1], ports: [{port: 80}]}");
         let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         assert_eq!(
-            s.new.get("spec").unwrap().get("clusterIP"),
+            s.new.at("spec").unwrap().at("clusterIP"),
             Some(&y("10.0.0.1"))
         );
-        assert!(s.new.get("spec").unwrap().get("clusterIPs").is_none());
+        assert!(s.new.at("spec").unwrap().at("clusterIPs").is_none());
         // new wins when it sets the field
         let new2 = y("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: None}");
         let s = sides(new2.clone(), live.clone(), None, &Config::defaults());
-        assert_eq!(
-            s.new.get("spec").unwrap().get("clusterIP"),
-            Some(&y("None"))
-        );
+        assert_eq!(s.new.at("spec").unwrap().at("clusterIP"), Some(&y("None")));
     }
 
     #[test]
@@ -321,7 +319,7 @@ mod tests {
         let new =
             y("apiVersion: apps/v9\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}");
         let s = sides(new.clone(), live.clone(), None, &Config::defaults());
-        assert_ne!(s.new.get("metadata"), s.existing.get("metadata"));
+        assert_ne!(s.new.at("metadata"), s.existing.at("metadata"));
     }
 
     #[test]
@@ -348,7 +346,7 @@ mod tests {
         assert_ne!(s.new, s.existing);
         let rm = cfg_with("kind: Config\nrebaseRules:\n- path: [spec, replicas]\n  type: remove\n  resourceMatchers: [{allMatcher: {}}]");
         let s = sides(new.clone(), live.clone(), None, &rm);
-        assert!(s.new.get("spec").unwrap().get("replicas").is_none());
+        assert!(s.new.at("spec").unwrap().at("replicas").is_none());
     }
 
     #[test]
@@ -379,6 +377,6 @@ mod tests {
         assert_eq!(s.new, s.existing);
         let s = sides(new.clone(), live.clone(), None, &Config::defaults());
         assert_ne!(s.new, s.existing);
-        assert!(s.existing.get("status").is_none());
+        assert!(s.existing.at("status").is_none());
     }
 }

@@ -8,6 +8,7 @@ use super::text::sorted_yaml;
 use super::versioned::{self, Item, Versions};
 use super::{changed_paths, Change, Op, SessionDiff};
 use crate::live::LiveObject;
+use crate::lookup::Lookup;
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
 use serde_yaml::Value;
@@ -146,8 +147,8 @@ pub fn split_config<'a>(
 }
 
 fn annotations(obj: &Value) -> impl Iterator<Item = (&str, &Value)> {
-    obj.get("metadata")
-        .and_then(|m| m.get("annotations"))
+    obj.at("metadata")
+        .and_then(|m| m.at("annotations"))
         .and_then(Value::as_mapping)
         .into_iter()
         .flat_map(|m| m.iter().filter_map(|(k, v)| Some((k.as_str()?, v))))
@@ -164,9 +165,9 @@ fn change_groups(obj: &Value) -> Vec<String> {
 
 fn original_of(live: &Value) -> Option<Value> {
     let text = live
-        .get("metadata")?
-        .get("annotations")?
-        .get(ORIGINAL_ANNOTATION)?
+        .at("metadata")?
+        .at("annotations")?
+        .at(ORIGINAL_ANNOTATION)?
         .as_str()?;
     let json: serde_json::Value = serde_json::from_str(text).ok()?;
     serde_yaml::to_value(json).ok()
@@ -413,7 +414,7 @@ fn keep(
 }
 
 fn api_version(obj: &Value) -> String {
-    obj.get("apiVersion")
+    obj.at("apiVersion")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
@@ -437,8 +438,8 @@ fn diff_resource(
     );
     let groups = change_groups(&object);
     if let Some(Value::Mapping(anns)) = object
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut("annotations"))
+        .at_mut("metadata")
+        .and_then(|m| m.at_mut("annotations"))
     {
         if let (Some(v), false) = (
             anns.get_mut(NONCE_ANNOTATION),

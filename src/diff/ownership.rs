@@ -3,6 +3,7 @@
 
 use super::config::Config;
 use super::matcher::any_matches;
+use crate::lookup::Lookup;
 use crate::manifest::ResourceId;
 use md5::{Digest, Md5};
 use serde_yaml::{Mapping, Value};
@@ -58,13 +59,13 @@ pub fn association_value(id: &ResourceId) -> String {
 }
 
 pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.get("metadata")?.get("labels")?.get(key)?.as_str()
+    obj.at("metadata")?.at("labels")?.at(key)?.as_str()
 }
 
 pub fn has_annotation(obj: &Value, key: &str) -> bool {
-    obj.get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get(key))
+    obj.at("metadata")
+        .and_then(|m| m.at("annotations"))
+        .and_then(|a| a.at(key))
         .is_some()
 }
 
@@ -77,9 +78,9 @@ pub fn owner_of<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
 /// Deployment...): kapp ignores its deletion.
 pub fn is_transient(obj: &Value, id: &ResourceId) -> bool {
     let ann = obj
-        .get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get(super::normalize::IDENTITY_ANNOTATION))
+        .at("metadata")
+        .and_then(|m| m.at("annotations"))
+        .and_then(|a| a.at(super::normalize::IDENTITY_ANNOTATION))
         .and_then(Value::as_str);
     let Some(ann) = ann else { return true };
     let parts: Vec<&str> = ann.split(';').collect();
@@ -159,22 +160,22 @@ mod tests {
         insert_labels(&mut d, &i, APP_LABEL, "123", &Config::defaults());
         assert_eq!(label(&d, APP_LABEL), Some("123"));
         let tl = d
-            .get("spec")
+            .at("spec")
             .unwrap()
-            .get("template")
+            .at("template")
             .unwrap()
-            .get("metadata")
+            .at("metadata")
             .unwrap()
-            .get("labels")
+            .at("labels")
             .unwrap();
         assert_eq!(tl.get(APP_LABEL), Some(&y("'123'")));
         assert!(tl.get(ASSOCIATION_LABEL).is_some());
         let sel = d
-            .get("spec")
+            .at("spec")
             .unwrap()
-            .get("selector")
+            .at("selector")
             .unwrap()
-            .get("matchLabels")
+            .at("matchLabels")
             .unwrap();
         assert_eq!(sel.get(APP_LABEL), Some(&y("'123'")));
         assert!(sel.get(ASSOCIATION_LABEL).is_none());
@@ -200,13 +201,13 @@ mod tests {
             "1",
             &Config::defaults(),
         );
-        let vct = s.get("spec").unwrap().get("volumeClaimTemplates").unwrap();
+        let vct = s.at("spec").unwrap().at("volumeClaimTemplates").unwrap();
         assert_eq!(
             vct.get(1)
                 .unwrap()
-                .get("metadata")
+                .at("metadata")
                 .unwrap()
-                .get("labels")
+                .at("labels")
                 .unwrap()
                 .get(APP_LABEL),
             Some(&y("'1'"))

@@ -1,5 +1,6 @@
 //! kapp Config paths (`[spec, {allIndexes: true}, name]`) and the copy/remove edits on them.
 
+use crate::lookup::Lookup;
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Value};
 
@@ -39,9 +40,9 @@ impl Path {
                 Value::Number(n) => Seg::Key(n.to_string()),
                 Value::Bool(b) => Seg::Key(b.to_string()),
                 Value::Mapping(m) => {
-                    if m.get("allIndexes").and_then(Value::as_bool) == Some(true) {
+                    if m.at("allIndexes").and_then(Value::as_bool) == Some(true) {
                         Seg::AllIndexes
-                    } else if let Some(i) = m.get("index") {
+                    } else if let Some(i) = m.at("index") {
                         match i.as_u64() {
                             Some(i) => Seg::Index(i as usize),
                             None => bail!("path segment `index` must be a non-negative integer"),
@@ -100,7 +101,7 @@ impl Path {
         };
         for loc in self.locations(obj, false) {
             if let Some(Value::Mapping(m)) = get_mut(obj, &loc) {
-                m.remove(key);
+                crate::lookup::remove(m, key);
             }
         }
     }
@@ -113,7 +114,7 @@ impl Path {
         };
         for loc in self.locations(obj, true) {
             let found = sources.iter().find_map(|src| match get(src, &loc) {
-                Some(Value::Mapping(m)) => m.get(key).cloned(),
+                Some(Value::Mapping(m)) => m.at(key).cloned(),
                 _ => None,
             });
             let Some(val) = found else { continue };
@@ -163,7 +164,7 @@ impl Path {
         let mut cur = obj;
         for seg in &self.0 {
             cur = match (seg, cur) {
-                (Seg::Key(k), Value::Mapping(m)) => m.get(k.as_str())?,
+                (Seg::Key(k), Value::Mapping(m)) => m.at(k.as_str())?,
                 (Seg::Index(i), Value::Sequence(s)) => s.get(*i)?,
                 (Seg::AllIndexes, Value::Sequence(s)) => s.first()?,
                 _ => return None,
@@ -188,7 +189,7 @@ fn walk(v: &Value, rest: &[Seg], here: Vec<Concrete>, create: bool, out: &mut Ve
         return;
     };
     match (seg, v) {
-        (Seg::Key(k), Value::Mapping(m)) => match m.get(k.as_str()) {
+        (Seg::Key(k), Value::Mapping(m)) => match m.at(k.as_str()) {
             Some(child) => walk(
                 child,
                 rest,
@@ -239,7 +240,7 @@ fn get<'a>(v: &'a Value, loc: &[Concrete]) -> Option<&'a Value> {
     let mut cur = v;
     for c in loc {
         cur = match (c, cur) {
-            (Concrete::Key(k), Value::Mapping(m)) => m.get(k.as_str())?,
+            (Concrete::Key(k), Value::Mapping(m)) => m.at(k.as_str())?,
             (Concrete::Index(i), Value::Sequence(s)) => s.get(*i)?,
             _ => return None,
         };
@@ -251,7 +252,7 @@ fn get_mut<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Value> {
     let mut cur = v;
     for c in loc {
         cur = match (c, cur) {
-            (Concrete::Key(k), Value::Mapping(m)) => m.get_mut(k.as_str())?,
+            (Concrete::Key(k), Value::Mapping(m)) => m.at_mut(k.as_str())?,
             (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
             _ => return None,
         };
@@ -268,10 +269,10 @@ fn get_or_create<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Mappi
         }
         cur = match (c, cur) {
             (Concrete::Key(k), Value::Mapping(m)) => {
-                if !m.contains_key(k.as_str()) {
+                if m.at(k.as_str()).is_none() {
                     m.insert(Value::from(k.as_str()), Value::Mapping(Mapping::new()));
                 }
-                m.get_mut(k.as_str())?
+                m.at_mut(k.as_str())?
             }
             (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
             _ => return None,

@@ -11,6 +11,7 @@ use super::ops::LiveIndex;
 use super::ownership::{self, Ownership};
 use super::{Change, Op};
 use crate::live::LiveObject;
+use crate::lookup::Lookup;
 use crate::manifest::{Resource, ResourceId};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_yaml::{Mapping, Value};
@@ -35,12 +36,12 @@ pub fn split_version(name: &str) -> Option<(&str, u64)> {
 }
 
 fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
-    obj.get("metadata")?.get("annotations")?.get(key)
+    obj.at("metadata")?.at("annotations")?.at(key)
 }
 
 fn name_of(obj: &Value) -> Option<&str> {
-    obj.get("metadata")?
-        .get("name")?
+    obj.at("metadata")?
+        .at("name")?
         .as_str()
         .filter(|n| !n.is_empty())
 }
@@ -268,7 +269,7 @@ fn entry(r: &Resource, versions: &Versions) -> Entry {
     let next = existing.last().map_or(1, |(n, _)| n.saturating_add(1));
     let name = format!("{}{SEPARATOR}{next}", r.id.name);
     let mut res = r.clone();
-    if let Some(Value::Mapping(meta)) = res.object.get_mut("metadata") {
+    if let Some(Value::Mapping(meta)) = res.object.at_mut("metadata") {
         meta.insert("name".into(), Value::from(name.as_str()));
     }
     refresh(&mut res);
@@ -323,11 +324,11 @@ fn decide(
 }
 
 fn str_at<'a>(obj: &'a Value, key: &str) -> &'a str {
-    obj.get(key).and_then(Value::as_str).unwrap_or_default()
+    obj.at(key).and_then(Value::as_str).unwrap_or_default()
 }
 
 fn target(base: &str, obj: &Value, cfg: &Config) -> Target {
-    let meta = |k: &str| obj.get("metadata").map_or("", |m| str_at(m, k)).to_string();
+    let meta = |k: &str| obj.at("metadata").map_or("", |m| str_at(m, k)).to_string();
     Target {
         base: base.to_string(),
         name: meta("name"),
@@ -532,7 +533,7 @@ impl Target {
     /// namespace, kind and apiVersion given match → it becomes the versioned name.
     fn replace(&self, m: &mut Mapping, name_key: Option<&str>) -> bool {
         let key = name_key.unwrap_or("name");
-        if m.get(key).and_then(Value::as_str) != Some(self.base.as_str()) {
+        if m.at(key).and_then(Value::as_str) != Some(self.base.as_str()) {
             return false;
         }
         let checks = [
@@ -541,7 +542,7 @@ impl Target {
             ("apiVersion", &self.api_version),
         ];
         for (k, mine) in checks {
-            match m.get(k) {
+            match m.at(k) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(v)) if v.is_empty() || v == mine => {}
                 Some(_) => return false,
@@ -553,7 +554,7 @@ impl Target {
 }
 
 fn explicit_ref_keys(obj: &Value) -> Vec<String> {
-    let Some(Value::Mapping(anns)) = obj.get("metadata").and_then(|m| m.get("annotations")) else {
+    let Some(Value::Mapping(anns)) = obj.at("metadata").and_then(|m| m.at("annotations")) else {
         return Vec::new();
     };
     anns.keys()
@@ -570,9 +571,7 @@ fn explicit_ref_keys(obj: &Value) -> Vec<String> {
 /// the reference is rewritten like a template reference, and kapp writes the annotation back
 /// re-serialized (sorted keys) whether or not it matched.
 fn rewrite_explicit(t: &Target, obj: &mut Value, key: &str) -> Result<bool> {
-    let Some(Value::Mapping(anns)) = obj
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut("annotations"))
+    let Some(Value::Mapping(anns)) = obj.at_mut("metadata").and_then(|m| m.at_mut("annotations"))
     else {
         return Ok(false);
     };

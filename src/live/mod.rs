@@ -7,6 +7,7 @@ mod snapshot;
 pub use kubectl::Cluster;
 pub use snapshot::Snapshot;
 
+use crate::lookup::Lookup;
 use crate::manifest::ResourceId;
 use anyhow::Result;
 use serde_yaml::Value;
@@ -170,15 +171,15 @@ pub trait LiveSource {
 /// Appends the objects of `v` to `out`, expanding `List`s (`kind: List`, `ConfigMapList`...).
 pub fn flatten_into(v: Value, out: &mut Vec<Value>) {
     let is_list = v
-        .get("kind")
+        .at("kind")
         .and_then(Value::as_str)
         .is_some_and(|k| k.ends_with("List"))
-        && matches!(v.get("items"), Some(Value::Sequence(_)));
+        && matches!(v.at("items"), Some(Value::Sequence(_)));
     if is_list {
         if let Value::Mapping(mut m) = v {
             if let Some(Value::Sequence(items)) = m.remove("items") {
-                let list_version = m.get("apiVersion").cloned();
-                let list_kind = m.get("kind").and_then(Value::as_str).map(str::to_string);
+                let list_version = m.at("apiVersion").cloned();
+                let list_kind = m.at("kind").and_then(Value::as_str).map(str::to_string);
                 out.reserve(items.len());
                 for mut item in items {
                     typed_list_item(&mut item, list_kind.as_deref(), list_version.as_ref());
@@ -206,14 +207,14 @@ fn typed_list_item(item: &mut Value, list_kind: Option<&str>, list_version: Opti
 /// Appends a List's items, read apart from it as [`LiveObject`]s, to `out`, as
 /// [`flatten_into`] does for a List read whole (nested Lists are read whole and expanded).
 fn flatten_items(list: &Value, items: Vec<LiveObject>, out: &mut Vec<LiveObject>) -> Result<()> {
-    let list_version = list.get("apiVersion");
-    let list_kind = list.get("kind").and_then(Value::as_str);
+    let list_version = list.at("apiVersion");
+    let list_kind = list.at("kind").and_then(Value::as_str);
     out.reserve(items.len());
     for mut item in items {
         typed_list_item(&mut item.head, list_kind, list_version);
         let nested = item
             .head
-            .get("kind")
+            .at("kind")
             .and_then(Value::as_str)
             .is_some_and(|k| k.ends_with("List"));
         if nested || item.head.is_null() {

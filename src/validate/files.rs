@@ -1,6 +1,7 @@
 //! `kpipe lint --files`: plain manifests (not rendered by kpipe), located by their own lines.
 
 use super::{check_objects, Finding, Loc, Options, Resolver, Severity, Subject};
+use crate::lookup::Lookup;
 use crate::yaml::{self, Doc, PathSeg, Pos};
 use anyhow::{Context, Result};
 use serde_yaml::Value;
@@ -320,10 +321,10 @@ pub fn lint_files(
 }
 
 fn push_entries<'a>(file: usize, v: &'a Value, pos: &'a Pos, out: &mut Vec<Entry<'a>>) {
-    let is_list = v.get("kind").and_then(Value::as_str) == Some("List")
-        && v.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    let is_list = v.at("kind").and_then(Value::as_str) == Some("List")
+        && v.at("apiVersion").and_then(Value::as_str) == Some("v1");
     if is_list {
-        if let Some(Value::Sequence(items)) = v.get("items") {
+        if let Some(Value::Sequence(items)) = v.at("items") {
             let ipos = pos.find(&[PathSeg::Key("items".into())]);
             for (i, it) in items.iter().enumerate() {
                 let p = ipos.items.get(i).unwrap_or(ipos);
