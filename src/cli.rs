@@ -29,25 +29,46 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// One-line summaries of the subcommands. Each is set twice: on the variant of [`Command`] (the
+/// list in `kpipe --help`) and on the subcommand's argument struct, because with `defer` the
+/// struct's settings are applied last and would otherwise replace the variant's with the doc
+/// comment of a flattened struct.
+pub mod about {
+    pub const RENDER: &str = "Render a pipeline folder into canonical YAML for one session or many";
+    pub const LINT: &str =
+        "Check rendered manifests (or plain files with --files); prints file:line:col findings";
+    pub const DIFF: &str =
+        "Show what deploying would change, the way kapp decides it (exit 1 when there are changes)";
+    pub const TEMPLATE: &str =
+        "Template-step mode (ytt flags): render -f files/folders/stdin to a YAML stream on stdout";
+    pub const PLUGIN: &str = "Package kpipe as a Tanzu CLI plugin (`plugin package --out DIR`)";
+    pub const DEPLOY: &str =
+        "Render, diff against the cluster, confirm, and apply (kapp or kubectl server-side apply)";
+}
+
+/// Each subcommand's arguments are built only when that subcommand runs (`defer`): building
+/// all of them was a seventh of a one-session render's instructions.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
-    /// Render a pipeline folder into canonical YAML for one session or many
+    #[command(about = about::RENDER)]
     Render(RenderCmd),
-    /// Check rendered manifests (or plain files with --files); prints file:line:col findings
+    #[command(about = about::LINT)]
     Lint(crate::validate::cli::LintArgs),
-    /// Show what deploying would change, the way kapp decides it (exit 1 when there are changes)
+    #[command(about = about::DIFF)]
     Diff(DiffCmd),
-    /// Template-step mode (ytt flags): render -f files/folders/stdin to a YAML stream on stdout
+    #[command(about = about::TEMPLATE)]
     Template(crate::plugin::step::TemplateCmd),
-    /// Package kpipe as a Tanzu CLI plugin (`plugin package --out DIR`)
+    #[command(about = about::PLUGIN)]
     Plugin(crate::plugin::PluginCmd),
-    /// Render, diff against the cluster, confirm, and apply (kapp or kubectl server-side apply)
+    #[command(about = about::DEPLOY)]
     Deploy(crate::deploy::cmd::DeployCmd),
     #[command(flatten)]
     Tanzu(crate::plugin::TanzuCmd),
 }
 
 #[derive(Args, Debug)]
+#[command(about = about::DIFF)]
 pub struct DiffCmd {
     #[command(flatten)]
     pub inputs: RenderArgs,
@@ -226,6 +247,7 @@ pub enum RenderFormat {
 }
 
 #[derive(Args, Debug)]
+#[command(about = about::RENDER)]
 pub struct RenderCmd {
     #[command(flatten)]
     pub inputs: RenderArgs,
@@ -339,4 +361,39 @@ fn render(cmd: RenderCmd) -> Result<u8> {
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `defer` applies a subcommand's argument struct after the variant's settings: each
+    /// struct must carry the same summary, or a flattened struct's doc comment takes its place.
+    #[test]
+    fn deferred_subcommands_keep_their_summaries() {
+        let lazy = Cli::command();
+        let mut built = Cli::command();
+        built.build();
+        let mut n = 0;
+        for sub in lazy.get_subcommands() {
+            let after = built
+                .find_subcommand(sub.get_name())
+                .expect("the same subcommands");
+            assert_eq!(
+                after.get_about().map(ToString::to_string),
+                sub.get_about().map(ToString::to_string),
+                "kpipe {}",
+                sub.get_name()
+            );
+            assert!(sub.get_about().is_some(), "kpipe {}", sub.get_name());
+            n += 1;
+        }
+        assert!(n >= 6);
+        // Arguments are there once built: the deferred part ran.
+        let render = built.find_subcommand("render").expect("render");
+        assert!(render
+            .get_arguments()
+            .any(|a| a.get_long() == Some("sessions")));
+    }
 }

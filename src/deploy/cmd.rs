@@ -43,6 +43,7 @@ fn duration_arg(s: &str) -> std::result::Result<Duration, String> {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(about = crate::cli::about::DEPLOY)]
 pub struct DeployCmd {
     #[command(flatten)]
     pub inputs: RenderArgs,

@@ -59,6 +59,7 @@ pub struct CompleteArgs {
 
 /// `kpipe plugin …`: packaging kpipe as a Tanzu CLI plugin.
 #[derive(Args, Debug)]
+#[command(about = crate::cli::about::PLUGIN)]
 pub struct PluginCmd {
     #[command(subcommand)]
     pub command: PluginSub,

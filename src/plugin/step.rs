@@ -51,6 +51,7 @@ pub const ARGOCD_ENV_PREFIX: &str = "ARGOCD_ENV_";
 
 #[derive(Args, Debug, Clone, Default)]
 #[command(
+    about = crate::cli::about::TEMPLATE,
     after_help = "Files: values.yaml/values.yml and files with a `#@data/values` line are values; \
 sessions.yaml is skipped; *.yaml/*.yml files are templates (names starting with `_` are partials); \
 files without a YAML extension are data files (never output; usable from {% include %}); \

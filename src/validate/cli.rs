@@ -43,6 +43,7 @@ impl LintFlags {
 
 /// `kpipe lint [DIR] [render inputs] [--files FILE…] [--report text|json] [--strict] …`
 #[derive(clap::Args, Debug, Clone, Default)]
+#[command(about = crate::cli::about::LINT)]
 pub struct LintArgs {
     #[command(flatten)]
     pub inputs: crate::cli::RenderArgs,
