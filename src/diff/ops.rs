@@ -554,7 +554,14 @@ fn same(a: &Value, b: &Value) -> bool {
             if x.keys().zip(y.keys()).all(|(k, l)| k == l) {
                 x.values().zip(y.values()).all(|(v, w)| same(v, w))
             } else {
-                x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+                // Live objects list keys sorted (kubectl), rendered ones as written.
+                x.iter().all(|(k, v)| {
+                    let w = match k {
+                        Value::String(s) => y.at(s),
+                        _ => y.get(k),
+                    };
+                    w.is_some_and(|w| same(v, w))
+                })
             }
         }
         (Value::Sequence(x), Value::Sequence(y)) => {

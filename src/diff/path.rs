@@ -85,12 +85,12 @@ impl Path {
 
     /// Concrete locations (parent path with list indexes resolved) the path reaches in `obj`.
     /// Missing maps are created along pure-key stretches when `create` is set (kapp's copy).
-    fn locations(&self, obj: &Value, create: bool) -> Vec<Vec<Concrete>> {
+    fn locations(&self, obj: &Value, create: bool) -> Vec<Vec<Concrete<'_>>> {
         let Ok((parents, _)) = self.last_key() else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        walk(obj, parents, Vec::new(), create, &mut out);
+        walk(obj, parents, &mut Vec::new(), create, &mut out);
         out
     }
 
@@ -129,7 +129,7 @@ impl Path {
     /// locations are skipped (label scoping).
     pub fn insert_entries(&self, obj: &mut Value, entries: &Mapping, create: bool) {
         let mut locs = Vec::new();
-        walk(obj, &self.0, Vec::new(), create, &mut locs);
+        walk(obj, &self.0, &mut Vec::new(), create, &mut locs);
         for loc in locs {
             let target = if create {
                 get_or_create(obj, &loc)
@@ -151,7 +151,7 @@ impl Path {
     /// else at a location is skipped.
     pub fn for_each_map(&self, obj: &mut Value, mut f: impl FnMut(&mut Mapping)) {
         let mut locs = Vec::new();
-        walk(obj, &self.0, Vec::new(), false, &mut locs);
+        walk(obj, &self.0, &mut Vec::new(), false, &mut locs);
         for loc in locs {
             if let Some(Value::Mapping(m)) = get_mut(obj, &loc) {
                 f(m);
@@ -174,63 +174,64 @@ impl Path {
     }
 }
 
-/// A resolved step: a map key or a list index.
-#[derive(Debug, Clone)]
-enum Concrete {
-    Key(String),
+/// A resolved step: a map key (borrowed from the path) or a list index.
+#[derive(Debug, Clone, Copy)]
+enum Concrete<'p> {
+    Key(&'p str),
     Index(usize),
 }
 
-fn walk(v: &Value, rest: &[Seg], here: Vec<Concrete>, create: bool, out: &mut Vec<Vec<Concrete>>) {
+/// Collects in `out` the locations `rest` reaches below `v`; `here` is the way down so far (one
+/// stack for the whole walk: only complete locations are copied).
+fn walk<'p>(
+    v: &Value,
+    rest: &'p [Seg],
+    here: &mut Vec<Concrete<'p>>,
+    create: bool,
+    out: &mut Vec<Vec<Concrete<'p>>>,
+) {
     let Some((seg, rest)) = rest.split_first() else {
         if matches!(v, Value::Mapping(_)) || (create && v.is_null()) {
-            out.push(here);
+            out.push(here.clone());
         }
         return;
     };
+    let mut down = |child: &Value, c: Concrete<'p>, here: &mut Vec<Concrete<'p>>| {
+        here.push(c);
+        walk(child, rest, here, create, out);
+        here.pop();
+    };
     match (seg, v) {
         (Seg::Key(k), Value::Mapping(m)) => match m.at(k.as_str()) {
-            Some(child) => walk(
-                child,
-                rest,
-                push(&here, Concrete::Key(k.clone())),
-                create,
-                out,
-            ),
+            Some(child) => down(child, Concrete::Key(k), here),
             // Missing maps are created only when the rest of the path is keys (kapp's rule).
             None if create && rest.iter().all(|s| matches!(s, Seg::Key(_))) => {
-                out.push(extend(&here, seg, rest))
+                out.push(extend(here, seg, rest))
             }
             None => {}
         },
         (Seg::Key(_), Value::Null) if create && rest.iter().all(|s| matches!(s, Seg::Key(_))) => {
-            out.push(extend(&here, seg, rest))
+            out.push(extend(here, seg, rest))
         }
         (Seg::AllIndexes, Value::Sequence(s)) => {
             for (i, child) in s.iter().enumerate() {
-                walk(child, rest, push(&here, Concrete::Index(i)), create, out);
+                down(child, Concrete::Index(i), here);
             }
         }
         (Seg::Index(i), Value::Sequence(s)) => {
             if let Some(child) = s.get(*i) {
-                walk(child, rest, push(&here, Concrete::Index(*i)), create, out);
+                down(child, Concrete::Index(*i), here);
             }
         }
         _ => {}
     }
 }
 
-fn push(here: &[Concrete], c: Concrete) -> Vec<Concrete> {
-    let mut v = here.to_vec();
-    v.push(c);
-    v
-}
-
-fn extend(here: &[Concrete], seg: &Seg, rest: &[Seg]) -> Vec<Concrete> {
+fn extend<'p>(here: &[Concrete<'p>], seg: &'p Seg, rest: &'p [Seg]) -> Vec<Concrete<'p>> {
     let mut v = here.to_vec();
     for s in std::iter::once(seg).chain(rest) {
         if let Seg::Key(k) = s {
-            v.push(Concrete::Key(k.clone()));
+            v.push(Concrete::Key(k));
         }
     }
     v
@@ -240,7 +241,7 @@ fn get<'a>(v: &'a Value, loc: &[Concrete]) -> Option<&'a Value> {
     let mut cur = v;
     for c in loc {
         cur = match (c, cur) {
-            (Concrete::Key(k), Value::Mapping(m)) => m.at(k.as_str())?,
+            (Concrete::Key(k), Value::Mapping(m)) => m.at(k)?,
             (Concrete::Index(i), Value::Sequence(s)) => s.get(*i)?,
             _ => return None,
         };
@@ -252,7 +253,7 @@ fn get_mut<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Value> {
     let mut cur = v;
     for c in loc {
         cur = match (c, cur) {
-            (Concrete::Key(k), Value::Mapping(m)) => m.at_mut(k.as_str())?,
+            (Concrete::Key(k), Value::Mapping(m)) => m.at_mut(k)?,
             (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
             _ => return None,
         };
@@ -269,10 +270,10 @@ fn get_or_create<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Mappi
         }
         cur = match (c, cur) {
             (Concrete::Key(k), Value::Mapping(m)) => {
-                if m.at(k.as_str()).is_none() {
-                    m.insert(Value::from(k.as_str()), Value::Mapping(Mapping::new()));
+                if m.at(k).is_none() {
+                    m.insert(Value::from(*k), Value::Mapping(Mapping::new()));
                 }
-                m.at_mut(k.as_str())?
+                m.at_mut(k)?
             }
             (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
             _ => return None,
