@@ -65,6 +65,16 @@ impl Lookup for Value {
     }
 }
 
+/// `Mapping::get` for a key that is itself a value (comparing two maps key by key): string keys
+/// are found as [`Lookup::at`] finds them.
+#[inline]
+pub fn find<'m>(m: &'m Mapping, key: &Value) -> Option<&'m Value> {
+    match key {
+        Value::String(s) => m.at(s),
+        _ => m.get(key),
+    }
+}
+
 /// `Mapping::remove` (a swap-remove, same resulting order), hashing only when `key` is there:
 /// the diff strips lists of keys of which most objects carry a few.
 #[inline]
@@ -104,6 +114,25 @@ mod tests {
             if n > 0 {
                 *v.at_mut("k0").unwrap() = Value::from("changed");
                 assert_eq!(v.get("k0"), Some(&Value::from("changed")));
+            }
+        }
+    }
+
+    #[test]
+    fn find_agrees_with_serde_yaml() {
+        for n in [0, 3, LINEAR_MAX, 30] {
+            let Value::Mapping(m) = map(n) else {
+                unreachable!()
+            };
+            for key in [
+                Value::from("k0"),
+                Value::from("k29"),
+                Value::from("absent"),
+                Value::from(7u64),
+                Value::Bool(true),
+                Value::Null,
+            ] {
+                assert_eq!(find(&m, &key), m.get(&key), "n={n} key={key:?}");
             }
         }
     }

@@ -289,7 +289,7 @@ impl Selector {
 
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = obj.at("metadata").and_then(|m| m.at("labels"));
-        let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        let label = |k: &str| labels.and_then(|l| l.at(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match r {
             Requirement::Exists(k) => label(k).is_some(),
             Requirement::NotExists(k) => label(k).is_none(),

@@ -71,7 +71,7 @@ impl Masker {
                 obj.at_mut("metadata").and_then(|m| m.at_mut("annotations"))
             {
                 for a in COPY_ANNOTATIONS {
-                    if let Some(v) = anns.get_mut(*a) {
+                    if let Some(v) = anns.at_mut(a) {
                         let masked = self.number(v);
                         *v = Value::from(masked);
                     }
@@ -101,7 +101,7 @@ fn visit_mut(v: &mut Value, segs: &[Seg], f: &mut dyn FnMut(&mut Value)) {
     };
     match (seg, v) {
         (Seg::Key(k), Value::Mapping(m)) => {
-            if let Some(c) = m.get_mut(k.as_str()) {
+            if let Some(c) = m.at_mut(k.as_str()) {
                 visit_mut(c, rest, f);
             }
         }

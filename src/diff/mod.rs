@@ -210,13 +210,18 @@ fn walk_changes(a: Option<&Value>, b: Option<&Value>, path: &mut String, out: &m
         (Some(Value::Mapping(x)), Some(Value::Mapping(y))) => {
             let mut keys: Vec<&Value> = x
                 .keys()
-                .chain(y.keys().filter(|k| !x.contains_key(*k)))
+                .chain(y.keys().filter(|k| crate::lookup::find(x, k).is_none()))
                 .collect();
             keys.sort_by_key(|k| crate::yaml::key_text(k));
             for k in keys {
                 let len = path.len();
                 push_key(path, &crate::yaml::key_text(k));
-                walk_changes(x.get(k), y.get(k), path, out);
+                walk_changes(
+                    crate::lookup::find(x, k),
+                    crate::lookup::find(y, k),
+                    path,
+                    out,
+                );
                 path.truncate(len);
             }
         }

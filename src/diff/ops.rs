@@ -442,7 +442,7 @@ fn diff_resource(
         .and_then(|m| m.at_mut("annotations"))
     {
         if let (Some(v), false) = (
-            anns.get_mut(NONCE_ANNOTATION),
+            anns.at_mut(NONCE_ANNOTATION),
             matches!(opts.ownership, Ownership::Labels { .. }),
         ) {
             *v = Value::from(NONCE_PLACEHOLDER);
@@ -555,13 +555,8 @@ fn same(a: &Value, b: &Value) -> bool {
                 x.values().zip(y.values()).all(|(v, w)| same(v, w))
             } else {
                 // Live objects list keys sorted (kubectl), rendered ones as written.
-                x.iter().all(|(k, v)| {
-                    let w = match k {
-                        Value::String(s) => y.at(s),
-                        _ => y.get(k),
-                    };
-                    w.is_some_and(|w| same(v, w))
-                })
+                x.iter()
+                    .all(|(k, v)| crate::lookup::find(y, k).is_some_and(|w| same(v, w)))
             }
         }
         (Value::Sequence(x), Value::Sequence(y)) => {

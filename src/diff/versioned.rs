@@ -575,7 +575,7 @@ fn rewrite_explicit(t: &Target, obj: &mut Value, key: &str) -> Result<bool> {
     else {
         return Ok(false);
     };
-    let Some(slot) = anns.get_mut(key) else {
+    let Some(slot) = anns.at_mut(key) else {
         return Ok(false);
     };
     let Some(text) = slot.as_str() else {
