@@ -4,10 +4,10 @@
 use crate::lookup::Lookup;
 use crate::yaml;
 use anyhow::{bail, Result};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use serde::Serialize;
 use serde_yaml::{Mapping, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// Identity of a resource, as kapp matches it: API group, kind, namespace, name (no version).

@@ -5,8 +5,8 @@ use super::config::PathRule;
 use super::matcher::any_matches;
 use super::path::Seg;
 use crate::lookup::Lookup;
+use foldhash::HashMap;
 use serde_yaml::Value;
-use std::collections::HashMap;
 
 /// Annotations that carry a copy of the object (and so of its secret values).
 const COPY_ANNOTATIONS: &[&str] = &[
@@ -38,6 +38,12 @@ impl Masker {
                 format!("<-- unknown value not shown (#{k})")
             }
         }
+    }
+
+    /// Whether masking would change `obj` at all: some rule matches it as given (later rules
+    /// see the object as masked so far, so with no first match there is none).
+    pub fn applies(obj: &Value, rules: &[PathRule]) -> bool {
+        rules.iter().any(|r| any_matches(&r.matchers, obj))
     }
 
     /// Masks the values of every map at a mask path (keys in sorted order; `{allIndexes:

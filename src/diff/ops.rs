@@ -11,9 +11,9 @@ use crate::live::LiveObject;
 use crate::lookup::Lookup;
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use serde_yaml::Value;
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 pub const NOOP_ANNOTATION: &str = "kapp.k14s.io/noop";
 pub const EXISTS_ANNOTATION: &str = "kapp.k14s.io/exists";

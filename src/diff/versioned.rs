@@ -14,8 +14,8 @@ use crate::live::LiveObject;
 use crate::lookup::Lookup;
 use crate::manifest::{Resource, ResourceId};
 use anyhow::{anyhow, bail, Context, Result};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use serde_yaml::{Mapping, Value};
-use std::collections::{HashMap, HashSet};
 
 pub const VERSIONED_ANNOTATION: &str = "kapp.k14s.io/versioned";
 pub const KEEP_ORIGINAL_ANNOTATION: &str = "kapp.k14s.io/versioned-keep-original";

@@ -4,8 +4,9 @@ use super::{Identified, Keep, LiveSource, OwnedQuery, Wanted};
 use crate::kube::Kube;
 use crate::manifest::{group_of, ResourceId};
 use anyhow::{Context, Result};
+use foldhash::HashSet;
 use serde_yaml::{Mapping, Value};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Above this many wanted objects, LIST per namespace instead of one GET each.
 const GET_LIMIT: usize = 50;

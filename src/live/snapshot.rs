@@ -5,9 +5,9 @@ use super::{flatten_into, Identified, Keep, LiveObject, LiveSource, OwnedQuery, 
 use crate::manifest::ResourceId;
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
+use foldhash::{HashMap, HashMapExt};
 use serde_yaml::Value;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Objects are handed out (moved, not copied) once each: 10,000 live objects are not cloned.

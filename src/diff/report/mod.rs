@@ -6,9 +6,11 @@ mod markdown;
 mod table;
 mod text;
 
+use super::config::PathRule;
 use super::mask::Masker;
 use super::text::{added, diff, removed, sorted_yaml, with_context, Delta, Line};
-use super::{Change, DiffResult, Op};
+use super::{par_map, Change, DiffResult, Op};
+use serde_yaml::Value;
 use std::io::{self, Write};
 
 /// Which report to write.
@@ -66,40 +68,68 @@ pub(crate) struct Texts {
     pub right: String,
 }
 
-/// Masks in kapp's order (sessions, changes, existing side before new side) so numbers are
-/// stable for a given input.
+/// Both sides of every shown change as text. Masking numbers values in kapp's order
+/// (sessions, changes, existing side before new side), so it runs first, in that order, and only
+/// on sides a mask rule matches (a side no rule matches as given is left alone by masking).
+/// Writing the sides as text, most of the work, then runs in parallel, on the objects
+/// themselves where nothing was masked.
 fn prepare(result: &DiffResult, opts: &Options) -> Vec<Vec<Option<Texts>>> {
+    enum Side<'a> {
+        Absent,
+        Given(&'a Value),
+        Masked(Value),
+    }
+    impl Side<'_> {
+        fn text(&self) -> String {
+            match self {
+                Side::Absent => String::new(),
+                Side::Given(v) => sorted_yaml(v),
+                Side::Masked(v) => sorted_yaml(v),
+            }
+        }
+    }
+    fn side<'a>(
+        v: Option<&'a Value>,
+        rules: &[PathRule],
+        opts: &Options,
+        masker: &mut Masker,
+    ) -> Side<'a> {
+        match v {
+            None => Side::Absent,
+            Some(v) if opts.show_secrets || !Masker::applies(v, rules) => Side::Given(v),
+            Some(v) => {
+                let mut v = v.clone();
+                masker.mask(&mut v, rules);
+                Side::Masked(v)
+            }
+        }
+    }
     let mut masker = Masker::new();
+    let mut shown: Vec<Option<(Side, Side)>> = Vec::new();
+    for s in &result.sessions {
+        for c in &s.changes {
+            if !shows_diff(c.op) {
+                shown.push(None);
+                continue;
+            }
+            let left = side(c.existing.as_ref(), &s.mask_rules, opts, &mut masker);
+            let right = side(c.new.as_ref(), &s.mask_rules, opts, &mut masker);
+            shown.push(Some((left, right)));
+        }
+    }
+    // Writing into strings cannot fail.
+    let mut texts = par_map(shown, |sides| {
+        Ok(sides.map(|(left, right)| Texts {
+            left: left.text(),
+            right: right.text(),
+        }))
+    })
+    .unwrap_or_default()
+    .into_iter();
     result
         .sessions
         .iter()
-        .map(|s| {
-            s.changes
-                .iter()
-                .map(|c| {
-                    if !shows_diff(c.op) {
-                        return None;
-                    }
-                    let mut side = |v: &Option<serde_yaml::Value>| {
-                        v.as_ref().map(|v| {
-                            if opts.show_secrets {
-                                sorted_yaml(v)
-                            } else {
-                                let mut v = v.clone();
-                                masker.mask(&mut v, &s.mask_rules);
-                                sorted_yaml(&v)
-                            }
-                        })
-                    };
-                    let left = side(&c.existing);
-                    let right = side(&c.new);
-                    Some(Texts {
-                        left: left.unwrap_or_default(),
-                        right: right.unwrap_or_default(),
-                    })
-                })
-                .collect()
-        })
+        .map(|s| texts.by_ref().take(s.changes.len()).collect())
         .collect()
 }
 
