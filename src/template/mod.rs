@@ -86,9 +86,32 @@ impl Root {
                 "{name:?}: `..` is not allowed: templates read only inside the pipeline folder"
             ));
         }
-        for base in [self.canonical.join("templates"), self.canonical.clone()] {
-            let candidate = base.join(rel);
-            if candidate.symlink_metadata().is_err() {
+        for base in [&["templates"][..], &[]] {
+            // Walked down from the canonical root one name at a time: with no symlink on the
+            // way, the path is already canonical and inside (no `realpath`, which asks the
+            // kernel about every component from `/`).
+            let mut candidate = self.canonical.clone();
+            let mut linked = false;
+            let mut meta = None;
+            let names =
+                base.iter()
+                    .map(std::ffi::OsStr::new)
+                    .chain(rel.components().filter_map(|c| {
+                        matches!(c, Component::Normal(_)).then_some(c.as_os_str())
+                    }));
+            for n in names {
+                candidate.push(n);
+                meta = candidate.symlink_metadata().ok();
+                match &meta {
+                    None => break,
+                    Some(m) => linked |= m.file_type().is_symlink(),
+                }
+            }
+            let Some(meta) = meta else { continue };
+            if !linked {
+                if meta.is_file() {
+                    return Ok(Some(candidate));
+                }
                 continue;
             }
             let real = candidate
@@ -525,7 +548,46 @@ fn placeholder(
 
 #[cfg(test)]
 mod tests {
-    use super::jinja_names;
+    use super::{jinja_names, Root};
+
+    #[cfg(unix)]
+    #[test]
+    fn resolve_walks_inside_and_follows_symlinks_only_when_they_stay_inside() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("x.yaml"), "a: 1").unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        std::fs::create_dir_all(dir.join("templates/sub")).unwrap();
+        std::fs::create_dir_all(dir.join("shared")).unwrap();
+        std::fs::write(dir.join("templates/a.yaml"), "a: 1").unwrap();
+        std::fs::write(dir.join("templates/sub/b.yaml"), "b: 1").unwrap();
+        std::fs::write(dir.join("shared/c.yaml"), "c: 1").unwrap();
+        symlink(dir.join("shared"), dir.join("templates/inc")).unwrap();
+        symlink(outside.path(), dir.join("templates/out")).unwrap();
+        symlink(outside.path().join("x.yaml"), dir.join("templates/x.yaml")).unwrap();
+        let root = Root::new(dir).unwrap();
+        let real = dir.canonicalize().unwrap();
+        let found = |n: &str| root.resolve(n).unwrap();
+        assert_eq!(found("a.yaml"), Some(real.join("templates/a.yaml")));
+        assert_eq!(
+            found("templates/a.yaml"),
+            Some(real.join("templates/a.yaml"))
+        );
+        assert_eq!(
+            found("./sub/./b.yaml"),
+            Some(real.join("templates/sub/b.yaml"))
+        );
+        assert_eq!(found("shared/c.yaml"), Some(real.join("shared/c.yaml")));
+        // A symlinked folder inside the root: the real path.
+        assert_eq!(found("inc/c.yaml"), Some(real.join("shared/c.yaml")));
+        assert_eq!(found("missing.yaml"), None);
+        assert_eq!(found("sub"), None);
+        for escape in ["out/x.yaml", "x.yaml", "templates/x.yaml"] {
+            let e = root.resolve(escape).unwrap_err();
+            assert!(e.contains("symlink leads outside"), "{escape}: {e}");
+        }
+    }
 
     #[test]
     fn names_on_a_line() {
