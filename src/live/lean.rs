@@ -955,8 +955,15 @@ fn utf8(bytes: &[u8]) -> Res<String> {
 
 /// The raw bytes of a string without escapes, checked as JSON requires.
 fn text(bytes: &[u8]) -> Res<&str> {
-    // No early exit: the whole-slice form vectorises.
-    let control = bytes.iter().fold(false, |acc, &b| acc | (b < 0x20));
+    // One pass for control characters and non-ASCII bytes; no early exit, so it vectorises.
+    let (control, high) = bytes.iter().fold((false, false), |(c, h), &b| {
+        (c | (b < 0x20), h | (b >= 0x80))
+    });
+    if !high && !control {
+        // SAFETY: every byte is below 0x80, and ASCII is valid UTF-8. (Most strings of a
+        // snapshot are ASCII; `from_utf8` would walk them a second time.)
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     match std::str::from_utf8(bytes) {
         Ok(s) if !control => Ok(s),
         Ok(_) => err("control character in a string"),
@@ -965,28 +972,29 @@ fn text(bytes: &[u8]) -> Res<&str> {
 }
 
 /// How many whitespace bytes `rest` starts with; `None` when it is all whitespace. Pretty
-/// JSON (`kubectl get -o json`) is half indentation: runs of spaces go 8 bytes at a time.
+/// JSON (`kubectl get -o json`) is half indentation: runs of spaces are measured 8 bytes at a
+/// time, the first other byte found from the word's lowest set bit (no byte-by-byte tail).
 #[inline]
 fn ws_len(rest: &[u8]) -> Option<usize> {
-    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
     let mut i = 0;
-    while let Some(&b) = rest.get(i) {
-        match b {
-            b' ' => {
-                i += 1;
-                while let Some(word) = rest.get(i..i + 8) {
-                    // A slice of 8 bytes always converts.
-                    if u64::from_ne_bytes(word.try_into().unwrap_or([0; 8])) != SPACES {
-                        break;
-                    }
-                    i += 8;
-                }
+    loop {
+        while let Some(word) = rest.get(i..i + 8) {
+            // A slice of 8 bytes always converts.
+            let other = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ SPACES;
+            if other != 0 {
+                // Little-endian: the lowest nonzero byte is the first one that is not a space.
+                i += (other.trailing_zeros() / 8) as usize;
+                break;
             }
-            b'\n' | b'\r' | b'\t' => i += 1,
-            _ => return Some(i),
+            i += 8;
+        }
+        match rest.get(i) {
+            Some(b' ' | b'\n' | b'\r' | b'\t') => i += 1,
+            Some(_) => return Some(i),
+            None => return None,
         }
     }
-    None
 }
 
 /// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
@@ -1404,6 +1412,21 @@ mod tests {
             ("        \t        {", Some(17)),
         ] {
             assert_eq!(ws_len(text.as_bytes()), want, "{text:?}");
+        }
+        // Every split of spaces, other whitespace and an end byte across word boundaries.
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|c| !matches!(c, b' ' | b'\n' | b'\r' | b'\t'))
+        };
+        for before in 0..20 {
+            for after in 0..20 {
+                for mid in ["", "\n", "\t", "\r\n", "x", "\u{e9}"] {
+                    for end in ["", "}", "\"", " "] {
+                        let t = format!("{}{mid}{}{end}", " ".repeat(before), " ".repeat(after));
+                        assert_eq!(ws_len(t.as_bytes()), naive(t.as_bytes()), "{t:?}");
+                    }
+                }
+            }
         }
     }
 
