@@ -360,6 +360,10 @@ fn render(cmd: RenderCmd) -> Result<u8> {
         buf.flush()?;
     }
     out.flush()?;
+    // The process ends here: the OS takes the compiled templates, values and texts back in
+    // one go, faster than freeing them piece by piece (1.5% of a one-session render).
+    std::mem::forget((linter, sessions));
+    std::mem::forget(pipeline);
     Ok(exit::OK)
 }
 
