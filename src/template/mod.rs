@@ -558,11 +558,11 @@ mod tests {
         std::fs::write(outside.path().join("x.yaml"), "a: 1").unwrap();
         let d = tempfile::tempdir().unwrap();
         let dir = d.path();
-        std::fs::create_dir_all(dir.join("templates/sub")).unwrap();
-        std::fs::create_dir_all(dir.join("shared")).unwrap();
-        std::fs::write(dir.join("templates/a.yaml"), "a: 1").unwrap();
-        std::fs::write(dir.join("templates/sub/b.yaml"), "b: 1").unwrap();
-        std::fs::write(dir.join("shared/c.yaml"), "c: 1").unwrap();
+        for file in ["templates/a.yaml", "templates/sub/b.yaml", "shared/c.yaml"] {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "a: 1").unwrap();
+        }
         symlink(dir.join("shared"), dir.join("templates/inc")).unwrap();
         symlink(outside.path(), dir.join("templates/out")).unwrap();
         symlink(outside.path().join("x.yaml"), dir.join("templates/x.yaml")).unwrap();
