@@ -52,7 +52,7 @@ pub fn write(
     let prepared = if format == Format::Table {
         Vec::new()
     } else {
-        prepare(result, opts)
+        prepare(result, opts)?
     };
     match format {
         Format::Text => text::write(result, &prepared, opts, out),
@@ -73,7 +73,7 @@ pub(crate) struct Texts {
 /// on sides a mask rule matches (a side no rule matches as given is left alone by masking).
 /// Writing the sides as text, most of the work, then runs in parallel, on the objects
 /// themselves where nothing was masked.
-fn prepare(result: &DiffResult, opts: &Options) -> Vec<Vec<Option<Texts>>> {
+fn prepare(result: &DiffResult, opts: &Options) -> io::Result<Vec<Vec<Option<Texts>>>> {
     enum Side<'a> {
         Absent,
         Given(&'a Value),
@@ -117,20 +117,20 @@ fn prepare(result: &DiffResult, opts: &Options) -> Vec<Vec<Option<Texts>>> {
             shown.push(Some((left, right)));
         }
     }
-    // Writing into strings cannot fail.
+    // Writing into strings cannot fail; only a worker thread's panic comes back as an error.
     let mut texts = par_map(shown, |sides| {
         Ok(sides.map(|(left, right)| Texts {
             left: left.text(),
             right: right.text(),
         }))
     })
-    .unwrap_or_default()
+    .map_err(|e| io::Error::other(format!("{e:#}")))?
     .into_iter();
-    result
+    Ok(result
         .sessions
         .iter()
         .map(|s| texts.by_ref().take(s.changes.len()).collect())
-        .collect()
+        .collect())
 }
 
 fn shows_diff(op: Op) -> bool {
