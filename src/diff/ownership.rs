@@ -49,16 +49,8 @@ pub fn identity_key(id: &ResourceId) -> String {
 
 /// `v1.` + md5 hex of the identity key.
 pub fn association_value(id: &ResourceId) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let d = Md5::digest(identity_key(id).as_bytes());
-    // Once per diffed object: hex by hand, `write!` per byte cost more than the digest.
-    let mut s = String::with_capacity(3 + 2 * d.len());
-    s.push_str("v1.");
-    for b in d {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    s
+    format!("v1.{}", crate::manifest::hex(&d))
 }
 
 pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {

@@ -11,6 +11,7 @@ use super::mask::Masker;
 use super::text::{added, diff, removed, sorted_yaml, with_context, Delta, Line};
 use super::{par_map, Change, DiffResult, Op};
 use serde_yaml::Value;
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 /// Which report to write.
@@ -74,38 +75,23 @@ pub(crate) struct Texts {
 /// Writing the sides as text, most of the work, then runs in parallel, on the objects
 /// themselves where nothing was masked.
 fn prepare(result: &DiffResult, opts: &Options) -> io::Result<Vec<Vec<Option<Texts>>>> {
-    enum Side<'a> {
-        Absent,
-        Given(&'a Value),
-        Masked(Value),
-    }
-    impl Side<'_> {
-        fn text(&self) -> String {
-            match self {
-                Side::Absent => String::new(),
-                Side::Given(v) => sorted_yaml(v),
-                Side::Masked(v) => sorted_yaml(v),
-            }
-        }
-    }
+    // A side as written: the object itself, or its masked copy.
     fn side<'a>(
         v: Option<&'a Value>,
         rules: &[PathRule],
         opts: &Options,
         masker: &mut Masker,
-    ) -> Side<'a> {
-        match v {
-            None => Side::Absent,
-            Some(v) if opts.show_secrets || !Masker::applies(v, rules) => Side::Given(v),
-            Some(v) => {
-                let mut v = v.clone();
-                masker.mask(&mut v, rules);
-                Side::Masked(v)
-            }
+    ) -> Option<Cow<'a, Value>> {
+        let v = v?;
+        if opts.show_secrets || !Masker::applies(v, rules) {
+            return Some(Cow::Borrowed(v));
         }
+        let mut v = v.clone();
+        masker.mask(&mut v, rules);
+        Some(Cow::Owned(v))
     }
     let mut masker = Masker::new();
-    let mut shown: Vec<Option<(Side, Side)>> = Vec::new();
+    let mut shown: Vec<Option<[Option<Cow<Value>>; 2]>> = Vec::new();
     for s in &result.sessions {
         for c in &s.changes {
             if !shows_diff(c.op) {
@@ -114,14 +100,15 @@ fn prepare(result: &DiffResult, opts: &Options) -> io::Result<Vec<Vec<Option<Tex
             }
             let left = side(c.existing.as_ref(), &s.mask_rules, opts, &mut masker);
             let right = side(c.new.as_ref(), &s.mask_rules, opts, &mut masker);
-            shown.push(Some((left, right)));
+            shown.push(Some([left, right]));
         }
     }
     // Writing into strings cannot fail; only a worker thread's panic comes back as an error.
     let mut texts = par_map(shown, |sides| {
-        Ok(sides.map(|(left, right)| Texts {
-            left: left.text(),
-            right: right.text(),
+        let text = |s: &Option<Cow<Value>>| s.as_deref().map(sorted_yaml).unwrap_or_default();
+        Ok(sides.map(|[left, right]| Texts {
+            left: text(&left),
+            right: text(&right),
         }))
     })
     .map_err(|e| io::Error::other(format!("{e:#}")))?
