@@ -103,6 +103,9 @@ pub struct Resource {
     pub source: SourceLoc,
     /// Canonical YAML of `object` (one document, no `---`).
     pub yaml: String,
+    /// Top-level entries not parsed yet (`kpipe diff --files`): `object` holds only the head
+    /// (`apiVersion`, `kind`, `metadata`) until [`Resource::complete`] adds them.
+    pub rest: Option<Box<crate::yaml::head::Rest>>,
 }
 
 impl Resource {
@@ -135,7 +138,19 @@ impl Resource {
             object,
             source,
             yaml: String::new(),
+            rest: None,
         })
+    }
+
+    /// `head` (this resource's object, taken out of it) with the entries of [`Resource::rest`]
+    /// added: the whole object.
+    pub fn complete(&self, head: Value) -> Result<Value> {
+        match &self.rest {
+            None => Ok(head),
+            Some(rest) => rest.complete(head).map_err(|e| {
+                anyhow::anyhow!("{}:{}:{}: {}", self.source.file, e.line, e.col, e.message)
+            }),
+        }
     }
 
     /// Places a namespace-less namespaced resource into `ns` (object and identity).
@@ -337,6 +352,8 @@ impl Scopes {
 pub struct SourcedDoc {
     pub value: Value,
     pub source: SourceLoc,
+    /// Top-level entries not parsed yet: `value` is the head ([`Resource::rest`]).
+    pub rest: Option<Box<crate::yaml::head::Rest>>,
 }
 
 /// Options for building a `ManifestSet`.
@@ -377,7 +394,9 @@ fn build(
     let mut resources = Vec::with_capacity(flat.len());
     let mut seen: HashMap<ResourceId, SourceLoc> = HashMap::new();
     for d in flat {
+        let rest = d.rest;
         let mut r = make(d.value, d.source)?;
+        r.rest = rest;
         if scopes.is_cluster_scoped(&r.id.group, &r.id.kind) {
             if let Some(ns) = &r.id.namespace {
                 bail!(
@@ -420,6 +439,7 @@ fn flatten(d: SourcedDoc, out: &mut Vec<SourcedDoc>) -> Result<()> {
                     for item in items {
                         flatten(
                             SourcedDoc {
+                                rest: None,
                                 value: item.clone(),
                                 source: d.source.clone(),
                             },
@@ -459,6 +479,7 @@ mod tests {
 
     fn doc(text: &str, line: usize) -> SourcedDoc {
         SourcedDoc {
+            rest: None,
             value: yaml::parse_one(text, yaml::Limits::default()).unwrap(),
             source: SourceLoc {
                 file: "templates/t.yaml".into(),

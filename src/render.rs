@@ -215,6 +215,7 @@ impl Pipeline {
                 }
                 let line = lines::template_line(&src, &text, d.line);
                 docs.push(SourcedDoc {
+                    rest: None,
                     value: d.value,
                     source: SourceLoc {
                         file: file.clone(),

@@ -130,6 +130,8 @@ pub fn path_string(path: &[PathSeg]) -> String {
 
 #[path = "yaml_fast.rs"]
 mod fast;
+#[path = "yaml_head.rs"]
+pub mod head;
 
 pub use fast::parse_stream_fast;
 

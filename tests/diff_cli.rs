@@ -341,6 +341,48 @@ fn bad_inputs_exit_two() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// `--files` documents are read head first (their bodies parsed when compared): a body that
+/// does not parse is still reported with its line in the file, and one that parses only with
+/// the rest of its document (an alias of an anchor in `metadata`) still diffs as written.
+#[test]
+fn document_bodies_read_later_keep_their_lines_and_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\n  annotations: &a\n    kapp.k14s.io/change-group: apps.example.com/config\n";
+    let body = "data:\n  LOG_LEVEL: debug\n  REGION: eu\n";
+    let bad = dir.path().join("bad.yaml");
+    let other = head.replace("name: app-config", "name: other");
+    std::fs::write(&bad, format!("{head}{body}---\n{other}data:\n  a: [1,\n")).unwrap();
+    let (code, out, err) = diff(&["--files", bad.to_str().unwrap(), "--live", "live"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("bad.yaml:19:1: while parsing a node, did not find expected node content"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // The same object written whole and with an alias: the same report.
+    let plain = dir.path().join("plain.yaml");
+    std::fs::write(&plain, format!("{head}{body}")).unwrap();
+    let aliased = dir.path().join("aliased.yaml");
+    std::fs::write(&aliased, format!("{head}{body}  copy: *a\n")).unwrap();
+    let (code, out, err) = diff(&[
+        "--files",
+        aliased.to_str().unwrap(),
+        "--live",
+        "live",
+        "--report",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.contains("\"data.copy\"")
+            && out.contains("5 +     kapp.k14s.io/change-group: apps.example.com/config"),
+        "{out}"
+    );
+    let (code, _, err) = diff(&["--files", plain.to_str().unwrap(), "--live", "live"]);
+    assert_eq!(code, 1, "{err}");
+}
+
 #[test]
 fn missing_kubectl_exits_three() {
     let out = Command::cargo_bin("kpipe")

@@ -21,6 +21,7 @@ fn docs(objects: Vec<Value>, file: &str) -> Vec<SourcedDoc> {
         .into_iter()
         .enumerate()
         .map(|(i, value)| SourcedDoc {
+            rest: None,
             value,
             source: SourceLoc {
                 file: file.into(),

@@ -37,6 +37,7 @@ pub fn docs(text: &str, file: &str) -> Vec<SourcedDoc> {
         .enumerate()
         .filter(|(_, d)| !d.empty)
         .map(|(i, d)| SourcedDoc {
+            rest: None,
             value: d.value,
             source: SourceLoc {
                 file: file.to_string(),

@@ -1,6 +1,7 @@
 //! YAML stream parse → canonical emit → parse again: the same values, and a second emit gives
 //! the same bytes. Also: the fast parser agrees with the full one whenever it takes a text,
-//! positions are found for every document, and `build_set` + its YAML/digest never panic.
+//! positions are found for every document, a text read head first (`yaml::head`) completes to
+//! the same documents, and `build_set` + its YAML/digest never panic.
 #![no_main]
 
 mod common;
@@ -61,6 +62,38 @@ fuzz_target!(|data: &[u8]| {
             _ => panic!("fast {fast:?} vs slow {slow:?}"),
         }
     }
+    // Read head first, each document completed: what the whole parse gives, or an error.
+    if let Some(heads) = kpipe::yaml::head::read(std::sync::Arc::from(text), limits) {
+        let completed: Vec<_> = heads
+            .into_iter()
+            .map(|d| {
+                let place = (d.line, d.index);
+                (
+                    place,
+                    d.rest.map_or(Ok(d.head.clone()), |r| r.complete(d.head)),
+                )
+            })
+            .collect();
+        match parse_stream(text, limits) {
+            Ok(docs) => {
+                let whole: Vec<_> = docs
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, d)| !d.empty)
+                    .collect();
+                assert_eq!(whole.len(), completed.len(), "head-first document count");
+                for ((i, w), (place, v)) in whole.iter().zip(&completed) {
+                    assert_eq!(*place, (w.line, *i), "head-first line or index");
+                    assert_eq!(v.as_ref().ok(), Some(&w.value), "head-first value");
+                }
+            }
+            Err(_) => assert!(
+                completed.iter().any(|(_, v)| v.is_err()),
+                "head-first completed a bad text"
+            ),
+        }
+    }
+
     let docs = match parse_stream(text, limits) {
         Ok(d) => d,
         Err(e) => {
@@ -105,6 +138,7 @@ fuzz_target!(|data: &[u8]| {
         .enumerate()
         .filter(|(_, d)| !d.empty)
         .map(|(i, d)| SourcedDoc {
+            rest: None,
             value: d.value,
             source: SourceLoc {
                 file: "fuzz.yaml".into(),

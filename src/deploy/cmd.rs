@@ -171,6 +171,7 @@ fn desired_objects(
     for r in &set.resources {
         if is_kapp_config(&r.object) {
             configs.push(SourcedDoc {
+                rest: None,
                 value: r.object.clone(),
                 source: r.source.clone(),
             });

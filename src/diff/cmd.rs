@@ -75,7 +75,9 @@ pub struct Desired {
     pub configs: Vec<SourcedDoc>,
 }
 
-/// Reads `--files` (files or folders of YAML/JSON) as one session named `default`.
+/// Reads `--files` (files or folders of YAML/JSON) as one session named `default`. Documents
+/// are read head first where they can be ([`crate::yaml::head`]): the diff parses their bodies
+/// in the threads that compare them.
 pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> {
     let mut docs = Vec::new();
     for p in paths {
@@ -99,11 +101,33 @@ pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> 
         for f in files {
             let text =
                 std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+            let text: std::sync::Arc<str> = text.into();
+            if let Some(heads) = crate::yaml::head::read(std::sync::Arc::clone(&text), limits) {
+                let file = f.display().to_string();
+                for d in heads {
+                    let rest = d.rest.map(Box::new);
+                    let mut doc = SourcedDoc {
+                        value: d.head,
+                        source: SourceLoc {
+                            file: file.clone(),
+                            line: d.line,
+                            doc: d.index,
+                        },
+                        rest,
+                    };
+                    if read_whole(&doc.value) {
+                        complete(&mut doc)?;
+                    }
+                    docs.push(doc);
+                }
+                continue;
+            }
             let parsed = crate::yaml::parse_stream(&text, limits).map_err(|e| {
                 anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message)
             })?;
             for (i, d) in parsed.into_iter().enumerate().filter(|(_, d)| !d.empty) {
                 docs.push(SourcedDoc {
+                    rest: None,
                     value: d.value,
                     source: SourceLoc {
                         file: f.display().to_string(),
@@ -114,7 +138,40 @@ pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> 
             }
         }
     }
+    // Versioned objects rewrite the references other objects make to them (kapp's template
+    // rules), anywhere in those objects.
+    if docs
+        .iter()
+        .any(|d| ownership::has_annotation(&d.value, super::versioned::VERSIONED_ANNOTATION))
+    {
+        for d in &mut docs {
+            complete(d)?;
+        }
+    }
     Ok(docs)
+}
+
+/// Documents read whole before the diff (others keep their body as text until compared):
+/// Lists (expanded into their items), CRDs (their scope places other objects), kapp Configs
+/// and config ConfigMaps (read as configuration), and versioned objects (named before pairing).
+fn read_whole(head: &Value) -> bool {
+    let kind = head.at("kind").and_then(Value::as_str).unwrap_or_default();
+    kind.ends_with("List")
+        || kind == "CustomResourceDefinition"
+        || super::config::is_config_doc(head)
+        || ownership::label(head, super::config::CONFIG_MAP_LABEL).is_some()
+        || ownership::has_annotation(head, super::versioned::VERSIONED_ANNOTATION)
+}
+
+/// Parses the rest of a document read head first.
+fn complete(doc: &mut SourcedDoc) -> Result<()> {
+    if let Some(rest) = doc.rest.take() {
+        let head = std::mem::take(&mut doc.value);
+        doc.value = rest.complete(head).map_err(|e| {
+            anyhow::anyhow!("{}:{}:{}: {}", doc.source.file, e.line, e.col, e.message)
+        })?;
+    }
+    Ok(())
 }
 
 fn color_on(choice: ColorChoice) -> bool {

@@ -34,6 +34,7 @@ pub(crate) mod testing {
             .iter()
             .enumerate()
             .map(|(i, d)| SourcedDoc {
+                rest: None,
                 value: serde_yaml::from_str(d).unwrap(),
                 source: SourceLoc {
                     file: "t.yaml".into(),

@@ -226,7 +226,8 @@ pub fn diff_session_filtered(
             .map(LiveObject::to_value)
             .transpose()
             .with_context(|| format!("live {}", r.id))?;
-        diff_resource(r, r.object.clone(), l, &cfg, &key, stamp.as_deref(), opts)
+        let object = r.complete(r.object.clone())?;
+        diff_resource(r, object, l, &cfg, &key, stamp.as_deref(), opts)
             .with_context(|| format!("{}: {}", r.source, r.id))
     };
     let resolved = versioned::resolve(&resources, &versions, &live, &cfg, diff_ref)?;
@@ -321,11 +322,13 @@ pub fn diff_session_filtered(
         };
         let (r, object) = match w {
             Work::Rendered(i) => match (set.resources.get(i), object) {
-                (Some(r), Some(object)) => (Cow::Borrowed(r), object),
+                // Read head first (`--files`): the rest is parsed here, in parallel.
+                (Some(r), Some(object)) => (Cow::Borrowed(r), r.complete(object)?),
                 _ => anyhow::bail!("internal error: a rendered object went missing"),
             },
             Work::Rewritten(mut r) => {
-                let object = std::mem::take(&mut r.object);
+                let head = std::mem::take(&mut r.object);
+                let object = r.complete(head)?;
                 (Cow::Owned(*r), object)
             }
             Work::Decided(d) => {
