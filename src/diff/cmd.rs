@@ -430,13 +430,13 @@ pub fn diff_all(
             Ownership::App { value, .. } => value.iter().cloned().collect(),
             Ownership::Labels { value, .. } => vec![value.clone()],
             Ownership::Inferred => {
-                let mut v: Vec<String> = objects
+                let mut v: Vec<&str> = objects
                     .iter()
-                    .filter_map(|(_, o)| ownership::owner_of(o.head(), &key).map(str::to_string))
+                    .filter_map(|(_, o)| ownership::owner_of(o.head(), &key))
                     .collect();
-                v.sort();
+                v.sort_unstable();
                 v.dedup();
-                v
+                v.into_iter().map(str::to_string).collect()
             }
         };
         if !values.is_empty() {

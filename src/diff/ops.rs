@@ -11,9 +11,10 @@ use crate::live::LiveObject;
 use crate::lookup::Lookup;
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashSet};
 use serde_yaml::Value;
 use std::borrow::Cow;
+use std::hash::BuildHasher;
 
 pub const NOOP_ANNOTATION: &str = "kapp.k14s.io/noop";
 pub const EXISTS_ANNOTATION: &str = "kapp.k14s.io/exists";
@@ -47,7 +48,9 @@ impl Default for Options {
 #[derive(Debug, Default, Clone)]
 pub struct LiveIndex {
     objects: Vec<(ResourceId, LiveObject)>,
-    by_id: HashMap<ResourceId, usize>,
+    /// Positions in `objects`, found by the identity stored there (not a second copy of it).
+    by_id: hashbrown::HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl LiveIndex {
@@ -66,27 +69,48 @@ impl LiveIndex {
     pub fn identified(objects: Vec<crate::live::Identified>) -> LiveIndex {
         let mut idx = LiveIndex {
             objects: Vec::with_capacity(objects.len()),
-            by_id: HashMap::with_capacity(objects.len()),
+            by_id: hashbrown::HashTable::with_capacity(objects.len()),
+            hasher: foldhash::fast::RandomState::default(),
         };
         for (id, o) in objects {
-            if let std::collections::hash_map::Entry::Vacant(e) = idx.by_id.entry(id) {
-                let id = e.key().clone();
-                e.insert(idx.objects.len());
-                idx.objects.push((id, o));
+            let hash = idx.hasher.hash_one(&id);
+            let listed = &idx.objects;
+            let hasher = &idx.hasher;
+            match idx.by_id.entry(
+                hash,
+                |&i| listed[i].0 == id,
+                |&i| hasher.hash_one(&listed[i].0),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(_) => {}
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert(idx.objects.len());
+                    idx.objects.push((id, o));
+                }
             }
         }
         idx
     }
 
+    fn position(&self, id: &ResourceId) -> Option<usize> {
+        let objects = &self.objects;
+        self.by_id
+            .find(self.hasher.hash_one(id), |&i| objects[i].0 == *id)
+            .copied()
+    }
+
     pub fn get(&self, id: &ResourceId) -> Option<&LiveObject> {
-        self.by_id.get(id).map(|&i| &self.objects[i].1)
+        self.position(id).map(|i| &self.objects[i].1)
     }
 
     /// Moves an object out (the diff edits live copies in place instead of cloning them);
     /// its identity stays listed, holding null.
     pub fn take(&mut self, id: &ResourceId) -> Option<LiveObject> {
-        let &i = self.by_id.get(id)?;
-        self.by_id.remove(id);
+        let objects = &self.objects;
+        let entry = self
+            .by_id
+            .find_entry(self.hasher.hash_one(id), |&i| objects[i].0 == *id)
+            .ok()?;
+        let (i, _) = entry.remove();
         Some(std::mem::take(&mut self.objects[i].1))
     }
 

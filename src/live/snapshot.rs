@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default)]
 pub struct Snapshot {
     objects: RefCell<Vec<Option<LiveObject>>>,
-    by_id: HashMap<ResourceId, usize>,
+    /// Identities are moved out with their objects (each is handed out once), not copied.
+    by_id: RefCell<HashMap<ResourceId, usize>>,
 }
 
 impl Snapshot {
@@ -43,7 +44,7 @@ impl Snapshot {
         }
         Snapshot {
             objects: RefCell::new(objects.into_iter().map(Some).collect()),
-            by_id,
+            by_id: RefCell::new(by_id),
         }
     }
 
@@ -136,11 +137,12 @@ fn parse_into(text: &str, file: &Path, limits: Limits, out: &mut Vec<LiveObject>
 impl LiveSource for Snapshot {
     fn fetch(&self, wanted: &[Wanted<'_>]) -> Result<Vec<Identified>> {
         let mut objects = self.objects.borrow_mut();
+        let mut by_id = self.by_id.borrow_mut();
         Ok(wanted
             .iter()
             .filter_map(|w| {
-                let (id, &i) = self.by_id.get_key_value(w.id)?;
-                Some((id.clone(), objects[i].take()?))
+                let (id, i) = by_id.remove_entry(w.id)?;
+                Some((id, objects.get_mut(i)?.take()?))
             })
             .collect())
     }
