@@ -147,9 +147,9 @@ impl Resource {
     pub fn complete(&self, head: Value) -> Result<Value> {
         match &self.rest {
             None => Ok(head),
-            Some(rest) => rest.complete(head).map_err(|e| {
-                anyhow::anyhow!("{}:{}:{}: {}", self.source.file, e.line, e.col, e.message)
-            }),
+            Some(rest) => rest
+                .complete(head)
+                .map_err(|e| e.in_file(&self.source.file)),
         }
     }
 

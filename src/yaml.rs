@@ -53,6 +53,13 @@ impl std::fmt::Display for YamlError {
 
 impl std::error::Error for YamlError {}
 
+impl YamlError {
+    /// The one-line error kpipe reports for a file: `FILE:LINE:COL: message`.
+    pub fn in_file(&self, file: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::anyhow!("{file}:{}:{}: {}", self.line, self.col, self.message)
+    }
+}
+
 /// One document of a stream: its value and the line where its content starts.
 #[derive(Debug, Clone)]
 pub struct Doc {

@@ -2,10 +2,10 @@
 //! full parser's (values, document lines, empty flags, and error-ness).
 
 use kpipe::yaml::{parse_stream_fast, parse_stream_slow, Limits};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
-use common::corpus as corpus_dir;
+use common::{corpus as corpus_dir, yaml_files};
 
 /// Compares both paths on `text`; returns the number of documents when the fast path took it.
 fn check(text: &str, limits: Limits) -> Option<usize> {
@@ -24,16 +24,6 @@ fn check(text: &str, limits: Limits) -> Option<usize> {
         (Err(_), Err(_)) => Some(0),
         _ => panic!("fast {fast:?} vs slow {slow:?} for {text:?}"),
     }
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        let p = entry.path();
-        if p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            out.push(p.to_path_buf());
-        }
-    }
-    out.sort();
 }
 
 #[test]

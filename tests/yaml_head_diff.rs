@@ -5,11 +5,11 @@
 use kpipe::yaml::head::read;
 use kpipe::yaml::{parse_stream, Limits};
 use serde_yaml::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 mod common;
-use common::corpus as corpus_dir;
+use common::{corpus as corpus_dir, yaml_files};
 
 /// Keys of every map, depth first: equal values with the same key order everywhere.
 fn key_order(v: &Value, out: &mut Vec<String>) {
@@ -67,16 +67,6 @@ fn check(text: &str) -> bool {
         ),
     }
     true
-}
-
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        let p = entry.path();
-        if p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
-            out.push(p.to_path_buf());
-        }
-    }
-    out.sort();
 }
 
 #[test]

@@ -122,9 +122,8 @@ pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> 
                 }
                 continue;
             }
-            let parsed = crate::yaml::parse_stream(&text, limits).map_err(|e| {
-                anyhow::anyhow!("{}:{}:{}: {}", f.display(), e.line, e.col, e.message)
-            })?;
+            let parsed =
+                crate::yaml::parse_stream(&text, limits).map_err(|e| e.in_file(f.display()))?;
             for (i, d) in parsed.into_iter().enumerate().filter(|(_, d)| !d.empty) {
                 docs.push(SourcedDoc {
                     rest: None,
@@ -167,9 +166,9 @@ fn read_whole(head: &Value) -> bool {
 fn complete(doc: &mut SourcedDoc) -> Result<()> {
     if let Some(rest) = doc.rest.take() {
         let head = std::mem::take(&mut doc.value);
-        doc.value = rest.complete(head).map_err(|e| {
-            anyhow::anyhow!("{}:{}:{}: {}", doc.source.file, e.line, e.col, e.message)
-        })?;
+        doc.value = rest
+            .complete(head)
+            .map_err(|e| e.in_file(&doc.source.file))?;
     }
     Ok(())
 }

@@ -22,3 +22,15 @@ pub fn corpus() -> Option<PathBuf> {
         }
     }
 }
+
+/// Every `.yaml`/`.yml` file under `dir`, sorted.
+#[allow(dead_code)] // not every test binary that includes `common` lists YAML files
+pub fn yaml_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        let p = entry.path();
+        if p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(p.to_path_buf());
+        }
+    }
+    out.sort();
+}
