@@ -151,6 +151,12 @@ pub fn parse_stream(text: &str, limits: Limits) -> Result<Vec<Doc>, YamlError> {
     if let Some(e) = crate::limits::control_character(text) {
         return Err(e);
     }
+    parse_checked(text, limits)
+}
+
+/// [`parse_stream`] for a text whose BOM is gone and that holds no control character (pieces
+/// of a text already checked whole: [`head`]).
+fn parse_checked(text: &str, limits: Limits) -> Result<Vec<Doc>, YamlError> {
     if let Some(result) = parse_stream_fast(text, limits) {
         FAST_PARSES.fetch_add(1, Ordering::Relaxed);
         return result;
@@ -267,7 +273,16 @@ fn indent_quoted(text: &str, line: usize, col: usize) -> Option<String> {
 
 /// Parses a text that must hold at most one document; an empty text gives `Value::Null`.
 pub fn parse_one(text: &str, limits: Limits) -> Result<Value, YamlError> {
-    let docs = parse_stream(text, limits)?;
+    single(parse_stream(text, limits)?)
+}
+
+/// [`parse_one`] for a piece of a text already checked whole (see [`parse_checked`]).
+fn parse_one_checked(text: &str, limits: Limits) -> Result<Value, YamlError> {
+    single(parse_checked(text, limits)?)
+}
+
+/// The one non-empty document of a stream, or `Value::Null`.
+fn single(docs: Vec<Doc>) -> Result<Value, YamlError> {
     let mut non_empty = docs.into_iter().filter(|d| !d.empty);
     let first = non_empty.next();
     if let Some(second) = non_empty.next() {

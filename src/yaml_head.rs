@@ -14,7 +14,8 @@
 //! continued at column 0) is parsed again as its whole document, which gives the value or the
 //! error the whole stream would have given.
 
-use super::{parse_one, resolve_plain, Limits, YamlError};
+// Pieces of a text `read` checked whole (no BOM, no control characters) are not checked again.
+use super::{parse_one_checked, resolve_plain, Limits, YamlError};
 use serde_yaml::Value;
 use std::ops::Range;
 use std::sync::Arc;
@@ -54,7 +55,7 @@ impl Rest {
     /// line in the whole stream.
     pub fn complete(&self, head: Value) -> Result<Value, YamlError> {
         let text = self.text.get(self.rest.clone()).unwrap_or_default();
-        match (head, parse_one(text, self.limits)) {
+        match (head, parse_one_checked(text, self.limits)) {
             // Keys differ from the head's: `read` checked that they do.
             (Value::Mapping(mut head), Ok(Value::Mapping(rest))) => {
                 head.extend(rest);
@@ -66,7 +67,7 @@ impl Rest {
 
     fn whole(&self) -> Result<Value, YamlError> {
         let text = self.text.get(self.doc.clone()).unwrap_or_default();
-        parse_one(text, self.limits).map_err(|mut e| {
+        parse_one_checked(text, self.limits).map_err(|mut e| {
             e.line += self.doc_line - 1;
             e
         })
@@ -174,7 +175,7 @@ impl<'a> Cut<'a> {
             }
         }
         let rest_at = split.map_or(end, |i| self.pieces[i].at);
-        let head = parse_one(text.get(self.start..rest_at)?, limits).ok()?;
+        let head = parse_one_checked(text.get(self.start..rest_at)?, limits).ok()?;
         if !head.is_mapping() {
             return None;
         }
