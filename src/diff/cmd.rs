@@ -411,7 +411,7 @@ pub fn diff_all(
                     .iter()
                     .find(|(id, o)| {
                         Some(id) == record_id.as_ref()
-                            && ownership::label(o.head(), super::ops::IS_APP_LABEL).is_some()
+                            && ownership::label(o, super::ops::IS_APP_LABEL).is_some()
                     })
                     .map(|(_, o)| o.to_value())
                     .transpose()
@@ -431,7 +431,7 @@ pub fn diff_all(
             Ownership::Inferred => {
                 let mut v: Vec<&str> = objects
                     .iter()
-                    .filter_map(|(_, o)| ownership::owner_of(o.head(), &key))
+                    .filter_map(|(_, o)| ownership::owner_of(o, &key))
                     .collect();
                 v.sort_unstable();
                 v.dedup();

@@ -228,7 +228,7 @@ pub fn diff_session_filtered(
             let mut seen = Vec::new();
             for r in &resources {
                 let l = versions.live_of(r, &live);
-                if let Some(v) = l.and_then(|l| ownership::owner_of(l.head(), &key)) {
+                if let Some(v) = l.and_then(|l| ownership::owner_of(l, &key)) {
                     if !seen.iter().any(|s| s == v) {
                         seen.push(v.to_string());
                     }
@@ -377,13 +377,12 @@ pub fn diff_session_filtered(
         let Some(listed) = live.get(id) else {
             continue;
         };
-        let obj = listed.head();
-        let Some(owner) = ownership::owner_of(obj, &key) else {
+        let Some(owner) = ownership::owner_of(listed, &key) else {
             continue;
         };
         if !owners.iter().any(|o| o == owner)
-            || ownership::label(obj, IS_APP_LABEL).is_some()
-            || (!plain && ownership::is_transient(obj, id))
+            || ownership::label(listed, IS_APP_LABEL).is_some()
+            || (!plain && ownership::is_transient(listed, id))
         {
             continue;
         }

@@ -3,7 +3,7 @@
 
 use super::config::Config;
 use super::matcher::any_matches;
-use crate::lookup::Lookup;
+use crate::live::Meta;
 use crate::manifest::ResourceId;
 use md5::{Digest, Md5};
 use serde_yaml::{Mapping, Value};
@@ -53,31 +53,25 @@ pub fn association_value(id: &ResourceId) -> String {
     format!("v1.{}", crate::manifest::hex(&d))
 }
 
-pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.at("metadata")?.at("labels")?.at(key)?.as_str()
+pub fn label<'a, M: Meta + ?Sized>(obj: &'a M, key: &str) -> Option<&'a str> {
+    obj.label(key)
 }
 
-pub fn has_annotation(obj: &Value, key: &str) -> bool {
-    obj.at("metadata")
-        .and_then(|m| m.at("annotations"))
-        .and_then(|a| a.at(key))
-        .is_some()
+pub fn has_annotation<M: Meta + ?Sized>(obj: &M, key: &str) -> bool {
+    obj.has_annotation(key)
 }
 
 /// The owner label value of a live object under `key` (or kapp's default key).
-pub fn owner_of<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    label(obj, key).or_else(|| label(obj, APP_LABEL))
+pub fn owner_of<'a, M: Meta + ?Sized>(obj: &'a M, key: &str) -> Option<&'a str> {
+    obj.label(key).or_else(|| obj.label(APP_LABEL))
 }
 
 /// A labelled object without a valid identity annotation was made by a controller (pods of a
 /// Deployment...): kapp ignores its deletion.
-pub fn is_transient(obj: &Value, id: &ResourceId) -> bool {
-    let ann = obj
-        .at("metadata")
-        .and_then(|m| m.at("annotations"))
-        .and_then(|a| a.at(super::normalize::IDENTITY_ANNOTATION))
-        .and_then(Value::as_str);
-    let Some(ann) = ann else { return true };
+pub fn is_transient<M: Meta + ?Sized>(obj: &M, id: &ResourceId) -> bool {
+    let Some(ann) = obj.annotation(super::normalize::IDENTITY_ANNOTATION) else {
+        return true;
+    };
     let parts: Vec<&str> = ann.split(';').collect();
     !(parts.len() == 3 && parts[0] == "v1" && parts[1] == identity_key(id))
 }
@@ -123,6 +117,7 @@ pub fn insert_labels(obj: &mut Value, id: &ResourceId, key: &str, value: &str, c
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lookup::Lookup;
 
     fn y(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()

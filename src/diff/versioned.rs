@@ -59,7 +59,7 @@ impl Versions {
     /// `<base>-ver-<n>`, and owned by this app (kapp only lists the app's own objects).
     pub fn of(live: &LiveIndex, owner: &Ownership) -> Versions {
         let key = owner.key();
-        let ours = |o: &Value| match owner {
+        let ours = |o: &LiveObject| match owner {
             Ownership::App { value, .. } => {
                 value.is_some() && ownership::owner_of(o, key) == value.as_deref()
             }
@@ -68,11 +68,10 @@ impl Versions {
         };
         let mut by_base: HashMap<ResourceId, Vec<(u64, ResourceId)>> = HashMap::new();
         for (id, obj) in live.iter() {
-            let obj = obj.head();
             let Some((base, n)) = split_version(&id.name) else {
                 continue;
             };
-            if annotation(obj, VERSIONED_ANNOTATION).is_none()
+            if !ownership::has_annotation(obj, VERSIONED_ANNOTATION)
                 || ownership::is_transient(obj, id)
                 || !ours(obj)
             {
@@ -303,13 +302,14 @@ fn decide(
         .last()
         .and_then(|(_, id)| Some((id, live.get(id)?)));
     let mut change = diff(&e.res, latest.map(|(_, o)| o))?;
-    if let (Some((id, obj)), Op::Noop) = (latest.map(|(id, o)| (id, o.head())), change.op) {
+    if let (Some((id, obj)), Op::Noop) = (latest, change.op) {
+        let obj = obj.to_value().with_context(|| format!("live {id}"))?;
         change.id = id.clone();
-        change.api_version = str_at(obj, "apiVersion").to_string();
+        change.api_version = str_at(&obj, "apiVersion").to_string();
         return Ok(Decision {
             change,
             kept: Some(id.clone()),
-            target: target(&e.res.id.name, obj, cfg),
+            target: target(&e.res.id.name, &obj, cfg),
         });
     }
     change.id = e.next.clone();

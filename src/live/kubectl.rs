@@ -27,7 +27,7 @@ fn get_diffable(c: &Cluster, args: &[String], stdin: Option<&[u8]>) -> Result<Ve
         .context("kubectl printed invalid JSON")?;
     Ok(objects
         .into_iter()
-        .filter_map(|o| Some((ResourceId::of(o.head())?, o)))
+        .filter_map(|o| Some((o.id()?, o)))
         .collect())
 }
 

@@ -8,6 +8,7 @@
 //! The input is read in chunks, so a 70 MB snapshot never sits in memory whole: only the
 //! objects kept are. Skipped parts are checked for balanced brackets and closed strings only.
 
+use super::head::{Field, HeadBuilder, Map, TooLarge};
 use super::{flatten_into, flatten_items, Keep, LiveObject, HISTORY_ANNOTATIONS, SERVER_METADATA};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Number, Value};
@@ -91,6 +92,7 @@ enum Mode {
 /// Deeper nesting is refused (serde_json's own limit is 128).
 const MAX_DEPTH: usize = 512;
 const CHUNK: usize = 256 * 1024;
+const TOO_LARGE: &str = "an object's metadata is over 4 GiB";
 
 /// What went wrong, positioned where the reader stood.
 struct Error(String);
@@ -121,6 +123,8 @@ struct Reader<R> {
     items_read: Option<Vec<LiveObject>>,
     /// What the input is called, handed to split objects for later errors.
     source: std::sync::Arc<str>,
+    /// The head of the item being read (its buffers reused from item to item).
+    heads: HeadBuilder,
 }
 
 impl Reader<&'static [u8]> {
@@ -141,6 +145,7 @@ impl Reader<&'static [u8]> {
             keep: Keep::Metadata,
             items_read: None,
             source: std::sync::Arc::from(""),
+            heads: HeadBuilder::default(),
         }
     }
 }
@@ -162,6 +167,7 @@ impl<R: Read> Reader<R> {
             keep,
             items_read: None,
             source: std::sync::Arc::from(""),
+            heads: HeadBuilder::default(),
         }
     }
 
@@ -397,8 +403,10 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    /// One item: `apiVersion`, `kind` and `metadata` (read as [`Mode::Metadata`]) as a value,
-    /// the rest but `status` copied as compact JSON. Anything but an object is read whole.
+    /// One item, kept as compact JSON without `status` (and, in `metadata`, without what
+    /// [`Mode::Metadata`] leaves out), `apiVersion`, `kind` and `metadata` first; the strings
+    /// the diff asks for before building it are noted in a [`Head`]. Anything but an object,
+    /// and an object whose `apiVersion` or `kind` is not a string, is read whole.
     fn split_object(&mut self, depth: usize, skipped: &mut bool) -> Res<LiveObject> {
         if depth > MAX_DEPTH {
             return err(format!("nested more than {MAX_DEPTH} levels deep"));
@@ -415,40 +423,56 @@ impl<R: Read> Reader<R> {
             self.pos += 1;
             return Ok(LiveObject::whole(Value::Mapping(Mapping::new())));
         }
-        let base = self.entries.len();
+        let mut head: Vec<u8> = Vec::with_capacity(512);
+        head.push(b'{');
         let mut rest: Vec<u8> = Vec::new();
-        let mut rest_keys: Vec<String> = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        let mut odd = false;
         loop {
             if !self.next_is(b'"')? {
                 return err("expected a string key");
             }
             let key = self.string()?;
             self.expect_byte(b':', "`:`")?;
+            if keys.contains(&key) {
+                return err("duplicate key in a JSON object");
+            }
             match key.as_str() {
                 "status" => {
                     self.skip_value()?;
                     *skipped = true;
                 }
                 "apiVersion" | "kind" | "metadata" => {
-                    let mode = if key == "metadata" {
-                        Mode::Metadata
+                    let mark = head.len();
+                    if mark > 1 {
+                        head.push(b',');
+                    }
+                    write_json_string(&mut head, &key);
+                    head.push(b':');
+                    if key == "metadata" {
+                        self.copy_metadata(&mut head, depth + 1, skipped)?;
+                    } else if self.next_is(b'"')? {
+                        let v = self.string()?;
+                        write_json_string(&mut head, &v);
+                        let f = if key == "kind" {
+                            Field::Kind
+                        } else {
+                            Field::ApiVersion
+                        };
+                        self.note(|h| h.field(f, &v))?;
                     } else {
-                        Mode::Plain
-                    };
-                    let v = self.value(mode, depth + 1, skipped)?;
-                    self.entries.push((Value::String(key), v));
+                        odd = true;
+                        self.copy_value(&mut head, depth + 1)?;
+                    }
                 }
                 _ => {
-                    if rest_keys.contains(&key) {
-                        return err("duplicate key in a JSON object");
-                    }
-                    rest.push(if rest.is_empty() { b'{' } else { b',' });
+                    rest.push(b',');
                     write_json_string(&mut rest, &key);
                     rest.push(b':');
                     self.copy_value(&mut rest, depth + 1)?;
-                    rest_keys.push(key);
                 }
             }
+            keys.push(key);
             self.skip_ws()?;
             match self.peek()? {
                 Some(b',') => self.pos += 1,
@@ -459,28 +483,188 @@ impl<R: Read> Reader<R> {
                 _ => return err("expected `,` or `}` in an object"),
             }
         }
-        let mut head = Mapping::with_capacity(self.entries.len() - base);
-        for (k, v) in self.entries.drain(base..) {
-            if head.insert(k, v).is_some() {
-                return err("duplicate key in a JSON object");
+        let head_end = head.len();
+        if head_end == 1 {
+            // No head entries: the rest's leading comma goes.
+            head.extend_from_slice(rest.get(1..).unwrap_or_default());
+        } else {
+            head.extend_from_slice(&rest);
+        }
+        head.push(b'}');
+        // Only whole UTF-8 strings and ASCII were written.
+        let json = String::from_utf8(head)
+            .map_err(|_| Error("invalid UTF-8 in a string".into()))?
+            .into_boxed_str();
+        let facts = self.heads.finish();
+        if odd {
+            return parse_rest(&json)
+                .map(LiveObject::whole)
+                .map_err(|e| Error(e.to_string()));
+        }
+        let head_end = u32::try_from(head_end).map_err(|_| Error(TOO_LARGE.into()))?;
+        Ok(LiveObject::json(facts, json, head_end, self.source.clone()))
+    }
+
+    /// Notes something in the head being built.
+    fn note(
+        &mut self,
+        f: impl FnOnce(&mut HeadBuilder) -> std::result::Result<(), TooLarge>,
+    ) -> Res<()> {
+        f(&mut self.heads).map_err(|_| Error(TOO_LARGE.into()))
+    }
+
+    /// Copies `metadata` as compact JSON, leaving out what [`Mode::Metadata`] does (and, like
+    /// [`Reader::object`], annotations emptied by that), noting its strings in the head.
+    fn copy_metadata(&mut self, out: &mut Vec<u8>, depth: usize, skipped: &mut bool) -> Res<()> {
+        if depth > MAX_DEPTH {
+            return err(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        if !self.next_is(b'{')? {
+            return self.copy_value(out, depth);
+        }
+        self.pos += 1;
+        out.push(b'{');
+        let open = out.len();
+        let compared = self.keep == Keep::Compared;
+        let mut keys: Vec<String> = Vec::new();
+        if !self.next_is(b'}')? {
+            loop {
+                if !self.next_is(b'"')? {
+                    return err("expected a string key");
+                }
+                let key = self.string()?;
+                self.expect_byte(b':', "`:`")?;
+                if keys.contains(&key) {
+                    return err("duplicate key in a JSON object");
+                }
+                let dropped =
+                    key == "managedFields" || (compared && SERVER_METADATA.contains(&key.as_str()));
+                if dropped {
+                    self.skip_value()?;
+                    *skipped = true;
+                } else {
+                    let mark = out.len();
+                    if mark > open {
+                        out.push(b',');
+                    }
+                    write_json_string(out, &key);
+                    out.push(b':');
+                    let field = match key.as_str() {
+                        "name" => Some(Field::Name),
+                        "generateName" => Some(Field::GenerateName),
+                        "namespace" => Some(Field::Namespace),
+                        _ => None,
+                    };
+                    match key.as_str() {
+                        "labels" => {
+                            self.copy_string_map(out, Map::Labels, false, depth + 1, skipped)?;
+                        }
+                        "annotations" => {
+                            let emptied = self.copy_string_map(
+                                out,
+                                Map::Annotations,
+                                compared,
+                                depth + 1,
+                                skipped,
+                            )?;
+                            if emptied {
+                                out.truncate(mark);
+                            }
+                        }
+                        _ => match field {
+                            Some(f) if self.next_is(b'"')? => {
+                                let v = self.string()?;
+                                write_json_string(out, &v);
+                                self.note(|h| h.field(f, &v))?;
+                            }
+                            _ => self.copy_value(out, depth + 1)?,
+                        },
+                    }
+                }
+                keys.push(key);
+                self.skip_ws()?;
+                match self.peek()? {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => break,
+                    _ => return err("expected `,` or `}` in an object"),
+                }
             }
         }
-        let rest = if rest.is_empty() {
-            None
-        } else {
-            rest.push(b'}');
-            // Only whole UTF-8 strings and ASCII were written.
-            Some(
-                String::from_utf8(rest)
-                    .map_err(|_| Error("invalid UTF-8 in a string".into()))?
-                    .into_boxed_str(),
-            )
-        };
-        Ok(LiveObject::split(
-            Value::Mapping(head),
-            rest,
-            self.source.clone(),
-        ))
+        self.pos += 1;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Copies `labels` or `annotations`, noting their entries in the head; with `history`,
+    /// kapp's history annotations are left out. True when that left an object empty (the
+    /// caller drops it whole, as `normalize::strip_history` does).
+    fn copy_string_map(
+        &mut self,
+        out: &mut Vec<u8>,
+        map: Map,
+        history: bool,
+        depth: usize,
+        skipped: &mut bool,
+    ) -> Res<bool> {
+        if depth > MAX_DEPTH {
+            return err(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        if !self.next_is(b'{')? {
+            self.copy_value(out, depth)?;
+            return Ok(false);
+        }
+        self.pos += 1;
+        out.push(b'{');
+        let open = out.len();
+        let from = self.heads.len(map);
+        let mut dropped_any = false;
+        // Dropped keys count for repeats too.
+        let mut dropped_keys: Vec<String> = Vec::new();
+        if !self.next_is(b'}')? {
+            loop {
+                if !self.next_is(b'"')? {
+                    return err("expected a string key");
+                }
+                let key = self.string()?;
+                self.expect_byte(b':', "`:`")?;
+                if self.heads.repeated(map, from, &key) || dropped_keys.contains(&key) {
+                    return err("duplicate key in a JSON object");
+                }
+                if history && HISTORY_ANNOTATIONS.contains(&key.as_str()) {
+                    self.skip_value()?;
+                    *skipped = true;
+                    dropped_any = true;
+                    dropped_keys.push(key);
+                } else {
+                    if out.len() > open {
+                        out.push(b',');
+                    }
+                    write_json_string(out, &key);
+                    out.push(b':');
+                    if self.next_is(b'"')? {
+                        let v = self.string()?;
+                        write_json_string(out, &v);
+                        self.note(|h| h.entry(map, &key, Some(&v)))?;
+                    } else {
+                        self.copy_value(out, depth + 1)?;
+                        self.note(|h| h.entry(map, &key, None))?;
+                    }
+                }
+                self.skip_ws()?;
+                match self.peek()? {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => break,
+                    _ => return err("expected `,` or `}` in an object"),
+                }
+            }
+        }
+        self.pos += 1;
+        out.push(b'}');
+        let emptied = dropped_any && out.len() == open + 1;
+        if emptied {
+            self.heads.truncate(map, from);
+        }
+        Ok(emptied)
     }
 
     /// Copies one value to `out` as compact JSON, checking it as [`Reader::value`] would
@@ -907,7 +1091,7 @@ fn structural_at(rest: &[u8]) -> Option<usize> {
 }
 
 /// `s` as a JSON string.
-fn write_json_string(out: &mut Vec<u8>, s: &str) {
+pub(super) fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut run = 0;
@@ -1036,6 +1220,7 @@ fn valid_number(t: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lookup::Lookup;
 
     fn parse(text: &str) -> Vec<Value> {
         read(text, Keep::Metadata)
@@ -1256,7 +1441,7 @@ mod tests {
     }
 
     #[test]
-    fn list_items_keep_identity_as_values_and_the_rest_as_json_read_back_the_same() {
+    fn list_items_are_held_as_json_and_read_back_the_same() {
         // Every kind of JSON value in the part held as text, pretty-printed as kubectl does.
         let item = r#"{
             "apiVersion": "v1",
@@ -1273,9 +1458,8 @@ mod tests {
         let text = format!(r#"{{"apiVersion": "v1", "items": [{item}], "kind": "List"}}"#);
         let got = split(&text);
         assert_eq!(got.len(), 1);
-        let head = got[0].head().as_mapping().unwrap();
-        let keys: Vec<&str> = head.keys().filter_map(Value::as_str).collect();
-        assert_eq!(keys, ["apiVersion", "kind", "metadata"]);
+        assert_eq!(got[0].kind(), Some("ConfigMap"));
+        assert_eq!(crate::live::Meta::label(&got[0], "app"), Some("x"));
         // Read back whole, it is what a plain JSON parser makes of the item, less `status`.
         let mut want: serde_json::Value = serde_json::from_str(item).unwrap();
         want.as_object_mut().unwrap().remove("status");
@@ -1295,6 +1479,57 @@ mod tests {
         );
         // The same read one byte at a time.
         assert_eq!(trickled(&text), vec![want]);
+    }
+
+    #[test]
+    fn list_items_answer_identity_labels_and_annotations_as_their_whole_values_do() {
+        use crate::live::Meta;
+        let items = [
+            r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"","generateName":"w-","namespace":"n","uid":"u","labels":{"a":"1","n":2,"e":"\u00e9\n"},"annotations":{"kapp.k14s.io/original":"{}","x":{"y":1},"kapp.k14s.io/identity":"v1;n/apps/Deployment/w-;apps/v1"}},"spec":{"replicas":1}}"#,
+            r#"{"metadata":{"annotations":{"kapp.k14s.io/original-diff-md5":"m"},"labels":7},"kind":"Secret","apiVersion":"v1","data":{}}"#,
+            r#"{"kind":"ConfigMap","metadata":{"name":"c","annotations":{}}}"#,
+            r#"{"kind":"ConfigMap","metadata":[1]}"#,
+            r#"{"apiVersion":1,"kind":"ConfigMap","metadata":{"name":"odd","labels":{"a":"b"}}}"#,
+        ];
+        let keys = [
+            "a",
+            "n",
+            "e",
+            "x",
+            "kapp.k14s.io/original",
+            "kapp.k14s.io/identity",
+            "kapp.k14s.io/original-diff-md5",
+            "zz",
+        ];
+        for keep in [Keep::Metadata, Keep::Compared] {
+            let text = format!(r#"{{"kind":"List","items":[{}]}}"#, items.join(","));
+            let mut got = Vec::new();
+            parse_json_objects(text.as_bytes(), &"t.json", keep, &mut got).unwrap();
+            assert_eq!(got.len(), items.len());
+            for (o, item) in got.iter().zip(items) {
+                let v = o.to_value().unwrap();
+                assert_eq!(o.id(), crate::manifest::ResourceId::of(&v), "{item}");
+                assert_eq!(o.kind(), v.at("kind").and_then(Value::as_str), "{item}");
+                for k in keys {
+                    assert_eq!(o.label(k), v.label(k), "{item} {k}");
+                    assert_eq!(o.annotation(k), v.annotation(k), "{item} {k}");
+                    assert_eq!(o.has_annotation(k), v.has_annotation(k), "{item} {k}");
+                }
+            }
+        }
+        // Repeated keys of the parts the head notes are refused where they are.
+        for text in [
+            r#"{"kind":"List","items":[{"metadata":{"labels":{"a":"1","a":"2"}}}]}"#,
+            r#"{"kind":"List","items":[{"metadata":{"annotations":{"kapp.k14s.io/original":"1","kapp.k14s.io/original":"2"}}}]}"#,
+            r#"{"kind":"List","items":[{"metadata":{"name":"a","name":"b"}}]}"#,
+            r#"{"kind":"List","items":[{"kind":"A","kind":"B"}]}"#,
+        ] {
+            let mut out = Vec::new();
+            let e = parse_json_objects(text.as_bytes(), &"t.json", Keep::Compared, &mut out)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("duplicate key"), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Where live objects come from: the user's `kubectl`, or a saved snapshot.
 
+mod head;
 mod kubectl;
 mod lean;
 mod snapshot;
 
+pub use head::Meta;
+use head::{Head, HeadBuilder};
 pub use kubectl::Cluster;
 pub use snapshot::Snapshot;
 
@@ -57,81 +60,200 @@ pub struct Wanted<'a> {
 /// A live object with its identity, worked out once where the object is read.
 pub type Identified = (ResourceId, LiveObject);
 
-/// A live object as sources hand it out. Objects read from JSON keep `apiVersion`, `kind` and
-/// `metadata` (all that identity, ownership and versioning look at) as a value, and the rest
-/// (`spec`, `data`, ...) as compact JSON text, built into a value only when the object is
-/// compared. So the 10,000 specs of a large snapshot are never all in memory as values at once:
-/// each is built in the diff thread that compares it, whose memory is then reused for the next.
-#[derive(Debug, Clone, Default)]
+/// A live object as sources hand it out. Objects read from JSON are kept as the compact JSON
+/// of what the reader keeps of them, with the few strings identity, ownership and versioning
+/// look at beside it ([`Head`]); each is built into a value only when it is compared, in the
+/// diff thread that compares it, whose memory is then reused for the next. So the 10,000
+/// objects of a large snapshot are never all in memory as values at once.
+#[derive(Debug, Clone)]
 pub struct LiveObject {
-    head: Value,
-    /// A JSON object holding the other top-level fields; `None`: `head` is the whole object.
-    rest: Option<Box<str>>,
-    /// Where it was read (a file, kubectl's output), for an error found when `rest` is built.
+    repr: Repr,
+    /// Where it was read (a file, kubectl's output), for an error found when it is built.
     source: Option<std::sync::Arc<str>>,
+}
+
+#[derive(Debug, Clone)]
+enum Repr {
+    Whole(Value),
+    /// `json` holds the object's entries, `apiVersion`, `kind` and `metadata` first (they end
+    /// at byte `head_end`), then the rest.
+    Json {
+        head: Box<Head>,
+        json: Box<str>,
+        head_end: u32,
+    },
+}
+
+impl Default for LiveObject {
+    fn default() -> Self {
+        LiveObject::whole(Value::Null)
+    }
 }
 
 impl LiveObject {
     /// An object held whole (YAML snapshots, tests).
     pub fn whole(v: Value) -> LiveObject {
         LiveObject {
-            head: v,
-            rest: None,
+            repr: Repr::Whole(v),
             source: None,
         }
     }
 
-    /// `head` and the compact JSON of the rest, as the JSON reader splits an object.
-    pub(crate) fn split(
-        head: Value,
-        rest: Option<Box<str>>,
+    /// An object the JSON reader kept as text: `json` is a JSON object whose head entries
+    /// end at byte `head_end`.
+    pub(crate) fn json(
+        head: Head,
+        json: Box<str>,
+        head_end: u32,
         source: std::sync::Arc<str>,
     ) -> LiveObject {
         LiveObject {
-            head,
-            rest,
+            repr: Repr::Json {
+                head: Box::new(head),
+                json,
+                head_end,
+            },
             source: Some(source),
         }
     }
 
-    /// `apiVersion`, `kind` and `metadata`, and the rest too when held whole: for what reads
-    /// only identity, labels and annotations.
-    pub fn head(&self) -> &Value {
-        &self.head
+    /// The identity, as [`ResourceId::of`] finds it in the whole object.
+    pub fn id(&self) -> Option<ResourceId> {
+        match &self.repr {
+            Repr::Whole(v) => ResourceId::of(v),
+            Repr::Json { head, .. } => head.id(),
+        }
+    }
+
+    /// `kind`, when a string.
+    pub fn kind(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Whole(v) => v.at("kind").and_then(Value::as_str),
+            Repr::Json { head, .. } => head.kind(),
+        }
+    }
+
+    /// `apiVersion`, when a string.
+    pub fn api_version(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Whole(v) => v.at("apiVersion").and_then(Value::as_str),
+            Repr::Json { head, .. } => head.api_version(),
+        }
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(&self.repr, Repr::Whole(Value::Null))
     }
 
     /// The whole object.
     pub fn into_value(self) -> Result<Value> {
-        built(self.head, self.rest.as_deref(), self.source.as_deref())
+        match self.repr {
+            Repr::Whole(v) => Ok(v),
+            Repr::Json { json, .. } => built(&json, self.source.as_deref()),
+        }
     }
 
     /// The whole object, copied.
     pub fn to_value(&self) -> Result<Value> {
-        built(
-            self.head.clone(),
-            self.rest.as_deref(),
-            self.source.as_deref(),
-        )
+        match &self.repr {
+            Repr::Whole(v) => Ok(v.clone()),
+            Repr::Json { json, .. } => built(json, self.source.as_deref()),
+        }
+    }
+
+    /// Gives an item of a typed List (`ConfigMapList` from the API) the `kind` and
+    /// `apiVersion` its items omit, as [`typed_list_item`] does for a value.
+    fn typed(&mut self, list_kind: Option<&str>, list_version: Option<&Value>) -> Result<()> {
+        let Repr::Json {
+            head,
+            json,
+            head_end,
+        } = &mut self.repr
+        else {
+            if let Repr::Whole(v) = &mut self.repr {
+                typed_list_item(v, list_kind, list_version);
+            }
+            return Ok(());
+        };
+        let Some(lk) = list_kind.filter(|lk| *lk != "List") else {
+            return Ok(());
+        };
+        // A `kind` that is not a string makes the reader keep the object whole.
+        if head.kind().is_some() {
+            return Ok(());
+        }
+        let av = match list_version {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            // Rare enough to build whole.
+            Some(_) => {
+                let mut v = std::mem::take(self).into_value()?;
+                typed_list_item(&mut v, list_kind, list_version);
+                *self = LiveObject::whole(v);
+                return Ok(());
+            }
+        };
+        let kind = lk.trim_end_matches("List");
+        let at = *head_end as usize;
+        let mut added = Vec::new();
+        if at > 1 {
+            added.push(b',');
+        }
+        added.extend_from_slice(b"\"kind\":");
+        lean::write_json_string(&mut added, kind);
+        if let Some(av) = av {
+            added.extend_from_slice(b",\"apiVersion\":");
+            lean::write_json_string(&mut added, av);
+        }
+        if at == 1 && json.len() > 2 {
+            added.push(b',');
+        }
+        // Only ASCII and whole strings were written.
+        let added = String::from_utf8(added).unwrap_or_default();
+        let mut text = String::with_capacity(json.len() + added.len());
+        text.push_str(json.get(..at).unwrap_or_default());
+        text.push_str(&added);
+        text.push_str(json.get(at..).unwrap_or_default());
+        let new_head = HeadBuilder::with_type(head, kind, av)
+            .map_err(|_| anyhow::anyhow!("a live object's metadata is over 4 GiB"))?;
+        let end = u32::try_from(at + added.len())
+            .map_err(|_| anyhow::anyhow!("a live object's metadata is over 4 GiB"))?;
+        **head = new_head;
+        *json = text.into_boxed_str();
+        *head_end = end;
+        Ok(())
     }
 }
 
-/// `head` with the fields of `rest` added.
-fn built(mut head: Value, rest: Option<&str>, source: Option<&str>) -> Result<Value> {
-    let Some(rest) = rest else {
-        return Ok(head);
-    };
-    // The reader wrote `rest` itself, from input it checked; this fails only on a duplicate
-    // key deeper inside, which it does not look for while copying.
-    let rest = lean::parse_rest(rest).map_err(|e| match source {
-        Some(source) => anyhow::anyhow!("{source}: {e}"),
-        None => e,
-    })?;
-    if let (Value::Mapping(h), Value::Mapping(r)) = (&mut head, rest) {
-        for (k, v) in r {
-            h.insert(k, v);
+impl Meta for LiveObject {
+    fn label(&self, key: &str) -> Option<&str> {
+        match &self.repr {
+            Repr::Whole(v) => v.label(key),
+            Repr::Json { head, .. } => head.label(key),
         }
     }
-    Ok(head)
+    fn annotation(&self, key: &str) -> Option<&str> {
+        match &self.repr {
+            Repr::Whole(v) => v.annotation(key),
+            Repr::Json { head, .. } => head.annotation(key),
+        }
+    }
+    fn has_annotation(&self, key: &str) -> bool {
+        match &self.repr {
+            Repr::Whole(v) => v.has_annotation(key),
+            Repr::Json { head, .. } => head.has_annotation(key),
+        }
+    }
+}
+
+/// The object in `json`, which the reader wrote itself.
+fn built(json: &str, source: Option<&str>) -> Result<Value> {
+    // It was checked while copied; this fails only on a repeated key below `metadata`, which
+    // is not looked for while copying.
+    lean::parse_rest(json).map_err(|e| match source {
+        Some(source) => anyhow::anyhow!("{source}: {e}"),
+        None => e,
+    })
 }
 
 impl From<Value> for LiveObject {
@@ -211,13 +333,9 @@ fn flatten_items(list: &Value, items: Vec<LiveObject>, out: &mut Vec<LiveObject>
     let list_kind = list.at("kind").and_then(Value::as_str);
     out.reserve(items.len());
     for mut item in items {
-        typed_list_item(&mut item.head, list_kind, list_version);
-        let nested = item
-            .head
-            .at("kind")
-            .and_then(Value::as_str)
-            .is_some_and(|k| k.ends_with("List"));
-        if nested || item.head.is_null() {
+        item.typed(list_kind, list_version)?;
+        let nested = item.kind().is_some_and(|k| k.ends_with("List"));
+        if nested || item.is_null() {
             let mut whole = Vec::new();
             flatten_into(item.into_value()?, &mut whole);
             out.extend(whole.into_iter().map(LiveObject::whole));

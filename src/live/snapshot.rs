@@ -38,7 +38,7 @@ impl Snapshot {
     fn from_live(objects: Vec<LiveObject>) -> Snapshot {
         let mut by_id = HashMap::with_capacity(objects.len());
         for (i, o) in objects.iter().enumerate() {
-            if let Some(id) = ResourceId::of(o.head()) {
+            if let Some(id) = o.id() {
                 by_id.entry(id).or_insert(i);
             }
         }
@@ -151,7 +151,7 @@ impl LiveSource for Snapshot {
         let mut objects = self.objects.borrow_mut();
         let mut out = Vec::new();
         for slot in objects.iter_mut() {
-            let Some(o) = slot.as_ref().map(LiveObject::head) else {
+            let Some(o) = slot.as_ref() else {
                 continue;
             };
             if !crate::diff::ownership::label(o, &q.label_key)
@@ -160,7 +160,7 @@ impl LiveSource for Snapshot {
                 continue;
             }
             // Same scoping as the cluster source: only the kinds asked for.
-            let Some(id) = ResourceId::of(o) else {
+            let Some(id) = o.id() else {
                 continue;
             };
             if q.group_kinds.is_empty()
