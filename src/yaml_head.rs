@@ -40,7 +40,7 @@ pub struct HeadDoc {
 #[derive(Debug, Clone)]
 pub struct Rest {
     /// The whole stream.
-    text: Arc<str>,
+    text: Arc<String>,
     /// The entries after the head.
     rest: Range<usize>,
     /// The whole document, parsed when the rest does not parse alone.
@@ -76,7 +76,7 @@ impl Rest {
 
 /// The non-empty documents of `text`, heads parsed; `None` when the text is not cut (see the
 /// module's comment): the caller parses it whole.
-pub fn read(text: Arc<str>, limits: Limits) -> Option<Vec<HeadDoc>> {
+pub fn read(text: Arc<String>, limits: Limits) -> Option<Vec<HeadDoc>> {
     let b = text.as_bytes();
     if b.starts_with("\u{feff}".as_bytes())
         || memchr::memchr(b'\r', b).is_some()
@@ -162,7 +162,7 @@ impl<'a> Cut<'a> {
 
     /// The document ending at `end`; `Ok(None)` when it holds no key (empty); `None` when it
     /// cannot be cut.
-    fn finish(self, text: &Arc<str>, end: usize, limits: Limits) -> Option<Option<HeadDoc>> {
+    fn finish(self, text: &Arc<String>, end: usize, limits: Limits) -> Option<Option<HeadDoc>> {
         let first = match self.pieces.first() {
             Some(p) => p.line,
             None => return Some(None),
@@ -219,7 +219,7 @@ mod tests {
 
     /// What `read` gives, completed, against a whole parse of the same text.
     fn same_as_whole(text: &str) -> Vec<Value> {
-        let docs = read(Arc::from(text), Limits::default()).expect("cut");
+        let docs = read(Arc::new(text.to_string()), Limits::default()).expect("cut");
         let whole: Vec<Value> = parse_stream(text, Limits::default())
             .unwrap()
             .into_iter()
@@ -269,7 +269,7 @@ mod tests {
         ] {
             same_as_whole(text);
         }
-        let docs = read(Arc::from(text), Limits::default()).unwrap();
+        let docs = read(Arc::new(text.to_string()), Limits::default()).unwrap();
         // The head holds only the head keys; a document with nothing else has no rest.
         assert_eq!(docs[0].head.as_mapping().unwrap().len(), 3);
         assert!(docs[0].rest.is_some());
@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn errors_in_the_rest_name_their_line_in_the_stream() {
         let text = "apiVersion: v1\nkind: A\nmetadata: {name: a}\n---\napiVersion: v1\nkind: B\nmetadata:\n  name: b\nspec:\n  x: [1,\n";
-        let docs = read(Arc::from(text), Limits::default()).unwrap();
+        let docs = read(Arc::new(text.to_string()), Limits::default()).unwrap();
         let e = docs[1]
             .rest
             .as_ref()
@@ -324,7 +324,7 @@ mod tests {
             "kind: A\nmetadata:\n  name: [a,\nb]\n",
         ] {
             assert!(
-                read(Arc::from(text), Limits::default()).is_none(),
+                read(Arc::new(text.to_string()), Limits::default()).is_none(),
                 "{text:?} was cut"
             );
         }

@@ -29,7 +29,7 @@ fn key_order(v: &Value, out: &mut Vec<String>) {
 /// Checks `text`; `true` when it was read head first.
 fn check(text: &str) -> bool {
     let limits = Limits::default();
-    let Some(heads) = read(Arc::from(text), limits) else {
+    let Some(heads) = read(Arc::new(text.to_string()), limits) else {
         return false;
     };
     let completed: Vec<_> = heads

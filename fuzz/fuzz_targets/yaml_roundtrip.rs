@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // Read head first, each document completed: what the whole parse gives, or an error.
-    if let Some(heads) = kpipe::yaml::head::read(std::sync::Arc::from(text), limits) {
+    if let Some(heads) = kpipe::yaml::head::read(std::sync::Arc::new(text.to_string()), limits) {
         let completed: Vec<_> = heads
             .into_iter()
             .map(|d| {

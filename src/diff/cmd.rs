@@ -101,7 +101,8 @@ pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> 
         for f in files {
             let text =
                 std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
-            let text: std::sync::Arc<str> = text.into();
+            // Shared as it is: an `Arc<str>` would be a second copy of the file.
+            let text = std::sync::Arc::new(text);
             if let Some(heads) = crate::yaml::head::read(std::sync::Arc::clone(&text), limits) {
                 let file = f.display().to_string();
                 for d in heads {
@@ -513,35 +514,31 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
     };
     // The desired state is rendered or read while the live side gets ready (a snapshot loads;
     // kubectl reports the context's namespace and the server's kinds).
-    let (source, desired, ns) = std::thread::scope(|scope| {
-        let built = scope.spawn(|| -> Result<Result<Vec<Desired>, Unplaced>> {
+    let (built, ready) = crate::par::join(
+        || -> Result<Result<Vec<Desired>, Unplaced>> {
             let unplaced = unplaced(inputs, args, limits)?;
             Ok(match &early {
                 Some((ns, scopes)) => Ok(unplaced.place(ns, scopes.clone())?),
                 None => Err(unplaced),
             })
-        });
-        let ready = live_source(args, limits).and_then(|source| match &early {
-            Some((ns, scopes)) => Ok((source, ns.clone(), scopes.clone())),
-            None => {
-                let ns = placement_namespace(flag, source.as_ref())?;
-                let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
-                Ok((source, ns, scopes))
-            }
-        });
-        let built = built.join().unwrap_or_else(|_| {
-            Err(anyhow::anyhow!(
-                "internal error: building the desired state panicked"
-            ))
-        });
-        // The live side's errors (kubectl, the snapshot) come first, as they always have.
-        let (source, ns, scopes) = ready?;
-        let desired = match built? {
-            Ok(desired) => desired,
-            Err(unplaced) => unplaced.place(&ns, scopes)?,
-        };
-        Ok::<_, anyhow::Error>((source, desired, ns))
-    })?;
+        },
+        || {
+            live_source(args, limits).and_then(|source| match &early {
+                Some((ns, scopes)) => Ok((source, ns.clone(), scopes.clone())),
+                None => {
+                    let ns = placement_namespace(flag, source.as_ref())?;
+                    let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
+                    Ok((source, ns, scopes))
+                }
+            })
+        },
+    );
+    // The live side's errors (kubectl, the snapshot) come first, as they always have.
+    let (source, ns, scopes) = ready?;
+    let desired = match built? {
+        Ok(desired) => desired,
+        Err(unplaced) => unplaced.place(&ns, scopes)?,
+    };
     let result = diff_all(desired, source.as_ref(), args, &ns)?;
     let r = finish(&result, args, out);
     // The process ends here: returning the memory of every object one by one to the allocator

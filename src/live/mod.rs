@@ -74,7 +74,8 @@ pub struct LiveObject {
 
 #[derive(Debug, Clone)]
 enum Repr {
-    Whole(Value),
+    /// Boxed: most objects are held as JSON, and the list of them is as wide as its widest.
+    Whole(Box<Value>),
     /// `json` holds the object's entries, `apiVersion`, `kind` and `metadata` first (they end
     /// at byte `head_end`), then the rest.
     Json {
@@ -94,7 +95,7 @@ impl LiveObject {
     /// An object held whole (YAML snapshots, tests).
     pub fn whole(v: Value) -> LiveObject {
         LiveObject {
-            repr: Repr::Whole(v),
+            repr: Repr::Whole(Box::new(v)),
             source: None,
         }
     }
@@ -142,13 +143,13 @@ impl LiveObject {
     }
 
     fn is_null(&self) -> bool {
-        matches!(&self.repr, Repr::Whole(Value::Null))
+        matches!(&self.repr, Repr::Whole(v) if v.is_null())
     }
 
     /// The whole object.
     pub fn into_value(self) -> Result<Value> {
         match self.repr {
-            Repr::Whole(v) => Ok(v),
+            Repr::Whole(v) => Ok(*v),
             Repr::Json { json, .. } => built(&json, self.source.as_deref()),
         }
     }
@@ -156,7 +157,7 @@ impl LiveObject {
     /// The whole object, copied.
     pub fn to_value(&self) -> Result<Value> {
         match &self.repr {
-            Repr::Whole(v) => Ok(v.clone()),
+            Repr::Whole(v) => Ok(v.as_ref().clone()),
             Repr::Json { json, .. } => built(json, self.source.as_deref()),
         }
     }

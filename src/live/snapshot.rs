@@ -138,13 +138,13 @@ impl LiveSource for Snapshot {
     fn fetch(&self, wanted: &[Wanted<'_>]) -> Result<Vec<Identified>> {
         let mut objects = self.objects.borrow_mut();
         let mut by_id = self.by_id.borrow_mut();
-        Ok(wanted
-            .iter()
-            .filter_map(|w| {
-                let (id, i) = by_id.remove_entry(w.id)?;
-                Some((id, objects.get_mut(i)?.take()?))
-            })
-            .collect())
+        // Sized up front: grown from empty, the list of 10,000 would be copied a dozen times.
+        let mut out = Vec::with_capacity(wanted.len().min(objects.len()));
+        out.extend(wanted.iter().filter_map(|w| {
+            let (id, i) = by_id.remove_entry(w.id)?;
+            Some((id, objects.get_mut(i)?.take()?))
+        }));
+        Ok(out)
     }
 
     fn list_owned(&self, q: &OwnedQuery) -> Result<Vec<Identified>> {
