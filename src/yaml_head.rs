@@ -48,12 +48,18 @@ pub struct Rest {
     /// 1-based line where `doc` starts in `text`.
     doc_line: usize,
     limits: Limits,
+    /// The head's `metadata` lost its maps and lists ([`HeadDoc::trim`]): they are parsed
+    /// again from the whole document.
+    trimmed: bool,
 }
 
 impl Rest {
     /// The whole document: `head` with the rest's entries after its own. Errors carry their
     /// line in the whole stream.
     pub fn complete(&self, head: Value) -> Result<Value, YamlError> {
+        if self.trimmed {
+            return self.whole().map(|whole| untrimmed(head, whole));
+        }
         let text = self.text.get(self.rest.clone()).unwrap_or_default();
         match (head, parse_one_checked(text, self.limits)) {
             // Keys differ from the head's: `read` checked that they do.
@@ -74,9 +80,70 @@ impl Rest {
     }
 }
 
+impl HeadDoc {
+    /// Drops the maps and lists of the head's `metadata` (labels, annotations, owner
+    /// references...), leaving `null` in their place, when the document has a rest to be parsed
+    /// with: [`Rest::complete`] then parses the whole document and takes them from it. Scalars
+    /// (name, namespace) stay. For a head kept until its object is compared, whose labels and
+    /// annotations nothing reads before: a `metadata` map of 10 entries is over 2 KB as values.
+    pub fn trim(&mut self) {
+        let (Some(rest), Some(Value::Mapping(meta))) = (
+            self.rest.as_mut(),
+            self.head
+                .as_mapping_mut()
+                .and_then(|h| h.get_mut("metadata")),
+        ) else {
+            return;
+        };
+        for v in meta.values_mut() {
+            if matches!(v, Value::Mapping(_) | Value::Sequence(_) | Value::Tagged(_)) {
+                *v = Value::Null;
+                rest.trimmed = true;
+            }
+        }
+    }
+}
+
+/// The whole document parsed again, with the values of a trimmed `head` where it has them
+/// (placement may have set a namespace there) and `metadata` in the head's key order.
+fn untrimmed(head: Value, mut whole: Value) -> Value {
+    let (Value::Mapping(head), Value::Mapping(w)) = (head, &mut whole) else {
+        return whole;
+    };
+    for (k, v) in head {
+        if let (Value::Mapping(hm), Some(Value::Mapping(wm))) = (&v, w.get_mut(&k)) {
+            if k.as_str() == Some("metadata") {
+                let mut from = std::mem::take(wm);
+                let mut out = serde_yaml::Mapping::with_capacity(hm.len());
+                for (mk, mv) in hm {
+                    let mv = match mv {
+                        Value::Null => from.remove(mk).unwrap_or(Value::Null),
+                        _ => mv.clone(),
+                    };
+                    out.insert(mk.clone(), mv);
+                }
+                *wm = out;
+                continue;
+            }
+        }
+        w.insert(k, v);
+    }
+    whole
+}
+
 /// The non-empty documents of `text`, heads parsed; `None` when the text is not cut (see the
 /// module's comment): the caller parses it whole.
 pub fn read(text: Arc<String>, limits: Limits) -> Option<Vec<HeadDoc>> {
+    read_with(text, limits, |_| {})
+}
+
+/// [`read`], handing each document to `each` as soon as it is read (to [`HeadDoc::trim`] it
+/// before the next one is parsed, say: the memory it frees then serves the next).
+pub fn read_with(
+    text: Arc<String>,
+    limits: Limits,
+    mut each: impl FnMut(&mut HeadDoc),
+) -> Option<Vec<HeadDoc>> {
     let b = text.as_bytes();
     if b.starts_with("\u{feff}".as_bytes())
         || memchr::memchr(b'\r', b).is_some()
@@ -108,7 +175,10 @@ pub fn read(text: Arc<String>, limits: Limits) -> Option<Vec<HeadDoc>> {
                 }
                 // Text before the first `---` is a document only if it has content.
                 let index = doc.index + usize::from(doc.explicit || !doc.pieces.is_empty());
-                docs.extend(doc.finish(&text, pos, limits)?);
+                docs.extend(doc.finish(&text, pos, limits)?.map(|mut d| {
+                    each(&mut d);
+                    d
+                }));
                 doc = Cut::new(end + 1, line + 1, index, true);
             }
             // An item of the sequence the entry above holds.
@@ -128,7 +198,10 @@ pub fn read(text: Arc<String>, limits: Limits) -> Option<Vec<HeadDoc>> {
         pos = end + 1;
         line += 1;
     }
-    docs.extend(doc.finish(&text, b.len(), limits)?);
+    docs.extend(doc.finish(&text, b.len(), limits)?.map(|mut d| {
+        each(&mut d);
+        d
+    }));
     Some(docs)
 }
 
@@ -185,6 +258,7 @@ impl<'a> Cut<'a> {
             doc: self.start..end,
             doc_line: self.line,
             limits,
+            trimmed: false,
         });
         Some(Some(HeadDoc {
             head,
@@ -253,6 +327,54 @@ mod tests {
             assert_eq!(keys(g), keys(w));
         }
         got
+    }
+
+    #[test]
+    fn trimmed_heads_complete_with_what_placement_set() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: '1'}\n  annotations: {y: z}\ndata: {k: v}\n";
+        let mut docs = read(Arc::new(text.to_string()), Limits::default()).unwrap();
+        let mut d = docs.remove(0);
+        d.trim();
+        let meta = d.head.get("metadata").unwrap().as_mapping().unwrap();
+        assert_eq!(meta.get("labels"), Some(&Value::Null));
+        assert_eq!(meta.get("name"), Some(&Value::from("a")));
+        // Placement puts a namespace after the name, in the head.
+        let mut head = d.head.clone();
+        let m = head.get_mut("metadata").unwrap().as_mapping_mut().unwrap();
+        let mut placed = serde_yaml::Mapping::new();
+        for (k, v) in std::mem::take(m) {
+            let after = k.as_str() == Some("name");
+            placed.insert(k, v);
+            if after {
+                placed.insert("namespace".into(), "ns".into());
+            }
+        }
+        *m = placed;
+        let got = d.rest.as_ref().unwrap().complete(head).unwrap();
+        let want: Value = serde_yaml::from_str(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns, labels: {x: '1'}, annotations: {y: z}}\ndata: {k: v}",
+        )
+        .unwrap();
+        assert_eq!(got, want);
+        let keys: Vec<_> = got["metadata"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys,
+            ["name", "namespace", "labels", "annotations"].map(Value::from)
+        );
+        // A document without a rest keeps its head whole.
+        let mut only = read(
+            Arc::new("kind: A\nmetadata: {labels: {a: b}}\n".into()),
+            Limits::default(),
+        )
+        .unwrap()
+        .remove(0);
+        only.trim();
+        assert!(only.head["metadata"]["labels"].is_mapping());
     }
 
     #[test]

@@ -26,15 +26,23 @@ fn key_order(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Checks `text`; `true` when it was read head first.
+/// Checks `text`, heads kept whole and trimmed (`HeadDoc::trim`); `true` when it was read
+/// head first.
 fn check(text: &str) -> bool {
+    check_as(text, false) && check_as(text, true)
+}
+
+fn check_as(text: &str, trim: bool) -> bool {
     let limits = Limits::default();
     let Some(heads) = read(Arc::new(text.to_string()), limits) else {
         return false;
     };
     let completed: Vec<_> = heads
         .into_iter()
-        .map(|d| {
+        .map(|mut d| {
+            if trim {
+                d.trim();
+            }
             let place = (d.line, d.index);
             let value = match d.rest {
                 Some(rest) => rest.complete(d.head),
@@ -54,11 +62,11 @@ fn check(text: &str) -> bool {
             for ((i, w), (place, v)) in whole.iter().zip(&completed) {
                 assert_eq!(*place, (w.line, *i), "line and index for {text:?}");
                 let v = v.as_ref().unwrap_or_else(|e| panic!("{e} for {text:?}"));
-                assert_eq!(v, &w.value, "value for {text:?}");
+                assert_eq!(v, &w.value, "value for {text:?} (trimmed: {trim})");
                 let (mut a, mut b) = (Vec::new(), Vec::new());
                 key_order(v, &mut a);
                 key_order(&w.value, &mut b);
-                assert_eq!(a, b, "key order for {text:?}");
+                assert_eq!(a, b, "key order for {text:?} (trimmed: {trim})");
             }
         }
         Err(e) => assert!(
@@ -143,6 +151,12 @@ fn tricky_texts_agree_with_the_whole_parse() {
         "kind: A\non: 1\n",
         "kind: A\n1: x\n",
         "kind: A\n\"spec\": 1\nspec: 2\n",
+        // Metadata maps and lists trimmed from the head and parsed again: with anchors used
+        // in the body, nulls, tags, merge keys, and a sequence at column 0.
+        "apiVersion: v1\nkind: A\nmetadata:\n  labels: &l {a: '1'}\n  name: a\n  finalizers: [x]\nspec: {selector: *l}\n",
+        "apiVersion: v1\nkind: A\nmetadata:\n  name: a\n  labels:\n  annotations: !!map {b: c}\nspec: 1\n",
+        "apiVersion: v1\nkind: A\nmetadata:\n  <<: {labels: {a: b}}\n  name: a\nspec: 1\n",
+        "apiVersion: v1\nkind: A\nmetadata:\n  ownerReferences:\n  - name: o\n  name: a\nspec: 1\n",
     ] {
         check(text);
     }

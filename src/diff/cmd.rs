@@ -103,9 +103,20 @@ pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> 
                 std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
             // Shared as it is: an `Arc<str>` would be a second copy of the file.
             let text = std::sync::Arc::new(text);
-            if let Some(heads) = crate::yaml::head::read(std::sync::Arc::clone(&text), limits) {
+            // Labels and annotations of objects not read whole are parsed again with the
+            // body, when compared: trimmed as each document is read, their memory serves the next.
+            let trim = |d: &mut crate::yaml::head::HeadDoc| {
+                if !read_whole(&d.head) {
+                    d.trim();
+                }
+            };
+            if let Some(heads) =
+                crate::yaml::head::read_with(std::sync::Arc::clone(&text), limits, trim)
+            {
                 let file = f.display().to_string();
                 for d in heads {
+                    // Trimmed heads were not read whole before trimming either.
+                    let whole = read_whole(&d.head);
                     let rest = d.rest.map(Box::new);
                     let mut doc = SourcedDoc {
                         value: d.head,
@@ -116,7 +127,7 @@ pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> 
                         },
                         rest,
                     };
-                    if read_whole(&doc.value) {
+                    if whole {
                         complete(&mut doc)?;
                     }
                     docs.push(doc);
