@@ -105,18 +105,19 @@ pub fn read_files(paths: &[PathBuf], limits: Limits) -> Result<Vec<SourcedDoc>> 
             let text = std::sync::Arc::new(text);
             // Labels and annotations of objects not read whole are parsed again with the
             // body, when compared: trimmed as each document is read, their memory serves the next.
+            let mut whole = Vec::new();
             let trim = |d: &mut crate::yaml::head::HeadDoc| {
-                if !read_whole(&d.head) {
+                let w = read_whole(&d.head);
+                if !w {
                     d.trim();
                 }
+                whole.push(w);
             };
             if let Some(heads) =
                 crate::yaml::head::read_with(std::sync::Arc::clone(&text), limits, trim)
             {
                 let file = f.display().to_string();
-                for d in heads {
-                    // Trimmed heads were not read whole before trimming either.
-                    let whole = read_whole(&d.head);
+                for (d, whole) in heads.into_iter().zip(whole) {
                     let rest = d.rest.map(Box::new);
                     let mut doc = SourcedDoc {
                         value: d.head,

@@ -54,12 +54,15 @@ pub struct Head {
     annotations: Box<[Entry]>,
 }
 
+/// The text of `s` in `text` (spans are made over it by the builder, on character boundaries).
+fn at(text: &str, s: Span) -> &str {
+    text.get(s.start as usize..(s.start + s.len) as usize)
+        .unwrap_or_default()
+}
+
 impl Head {
     fn get(&self, s: Span) -> &str {
-        // Spans are made by the builder over this text, on character boundaries.
-        self.text
-            .get(s.start as usize..(s.start + s.len) as usize)
-            .unwrap_or_default()
+        at(&self.text, s)
     }
 
     fn opt(&self, s: Option<Span>) -> Option<&str> {
@@ -186,7 +189,7 @@ impl HeadBuilder {
             .get(from..)
             .unwrap_or_default()
             .iter()
-            .any(|(k, _)| self.text.get(k.start as usize..(k.start + k.len) as usize) == Some(key))
+            .any(|(k, _)| at(&self.text, *k) == key)
     }
 
     /// How many entries `map` holds so far.

@@ -428,61 +428,47 @@ impl<R: Read> Reader<R> {
         let mut rest: Vec<u8> = Vec::new();
         let mut keys: Vec<String> = Vec::new();
         let mut odd = false;
-        loop {
-            if !self.next_is(b'"')? {
-                return err("expected a string key");
-            }
-            let key = self.string()?;
-            self.expect_byte(b':', "`:`")?;
+        self.entries(|r, key| {
             if keys.contains(&key) {
                 return err("duplicate key in a JSON object");
             }
             match key.as_str() {
                 "status" => {
-                    self.skip_value()?;
+                    r.skip_value()?;
                     *skipped = true;
                 }
                 "apiVersion" | "kind" | "metadata" => {
-                    let mark = head.len();
-                    if mark > 1 {
+                    if head.len() > 1 {
                         head.push(b',');
                     }
                     write_json_string(&mut head, &key);
                     head.push(b':');
                     if key == "metadata" {
-                        self.copy_metadata(&mut head, depth + 1, skipped)?;
-                    } else if self.next_is(b'"')? {
-                        let v = self.string()?;
+                        r.copy_metadata(&mut head, depth + 1, skipped)?;
+                    } else if r.next_is(b'"')? {
+                        let v = r.string()?;
                         write_json_string(&mut head, &v);
                         let f = if key == "kind" {
                             Field::Kind
                         } else {
                             Field::ApiVersion
                         };
-                        self.note(|h| h.field(f, &v))?;
+                        r.note(|h| h.field(f, &v))?;
                     } else {
                         odd = true;
-                        self.copy_value(&mut head, depth + 1)?;
+                        r.copy_value(&mut head, depth + 1)?;
                     }
                 }
                 _ => {
                     rest.push(b',');
                     write_json_string(&mut rest, &key);
                     rest.push(b':');
-                    self.copy_value(&mut rest, depth + 1)?;
+                    r.copy_value(&mut rest, depth + 1)?;
                 }
             }
             keys.push(key);
-            self.skip_ws()?;
-            match self.peek()? {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                _ => return err("expected `,` or `}` in an object"),
-            }
-        }
+            Ok(())
+        })?;
         let head_end = head.len();
         if head_end == 1 {
             // No head entries: the rest's leading comma goes.
@@ -503,6 +489,32 @@ impl<R: Read> Reader<R> {
         }
         let head_end = u32::try_from(head_end).map_err(|_| Error(TOO_LARGE.into()))?;
         Ok(LiveObject::json(facts, json, head_end, self.source.clone()))
+    }
+
+    /// Reads the entries of an object (the reader stands after its `{`), handing each key to
+    /// `each`, which reads its value; the closing `}` is read too.
+    fn entries(&mut self, mut each: impl FnMut(&mut Self, String) -> Res<()>) -> Res<()> {
+        if self.next_is(b'}')? {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            if !self.next_is(b'"')? {
+                return err("expected a string key");
+            }
+            let key = self.string()?;
+            self.expect_byte(b':', "`:`")?;
+            each(self, key)?;
+            self.skip_ws()?;
+            match self.peek()? {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return err("expected `,` or `}` in an object"),
+            }
+        }
     }
 
     /// Notes something in the head being built.
@@ -527,70 +539,51 @@ impl<R: Read> Reader<R> {
         let open = out.len();
         let compared = self.keep == Keep::Compared;
         let mut keys: Vec<String> = Vec::new();
-        if !self.next_is(b'}')? {
-            loop {
-                if !self.next_is(b'"')? {
-                    return err("expected a string key");
-                }
-                let key = self.string()?;
-                self.expect_byte(b':', "`:`")?;
-                if keys.contains(&key) {
-                    return err("duplicate key in a JSON object");
-                }
-                let dropped =
-                    key == "managedFields" || (compared && SERVER_METADATA.contains(&key.as_str()));
-                if dropped {
-                    self.skip_value()?;
-                    *skipped = true;
-                } else {
-                    let mark = out.len();
-                    if mark > open {
-                        out.push(b',');
-                    }
-                    write_json_string(out, &key);
-                    out.push(b':');
-                    let field = match key.as_str() {
-                        "name" => Some(Field::Name),
-                        "generateName" => Some(Field::GenerateName),
-                        "namespace" => Some(Field::Namespace),
-                        _ => None,
-                    };
-                    match key.as_str() {
-                        "labels" => {
-                            self.copy_string_map(out, Map::Labels, false, depth + 1, skipped)?;
-                        }
-                        "annotations" => {
-                            let emptied = self.copy_string_map(
-                                out,
-                                Map::Annotations,
-                                compared,
-                                depth + 1,
-                                skipped,
-                            )?;
-                            if emptied {
-                                out.truncate(mark);
-                            }
-                        }
-                        _ => match field {
-                            Some(f) if self.next_is(b'"')? => {
-                                let v = self.string()?;
-                                write_json_string(out, &v);
-                                self.note(|h| h.field(f, &v))?;
-                            }
-                            _ => self.copy_value(out, depth + 1)?,
-                        },
-                    }
-                }
-                keys.push(key);
-                self.skip_ws()?;
-                match self.peek()? {
-                    Some(b',') => self.pos += 1,
-                    Some(b'}') => break,
-                    _ => return err("expected `,` or `}` in an object"),
-                }
+        self.entries(|r, key| {
+            if keys.contains(&key) {
+                return err("duplicate key in a JSON object");
             }
-        }
-        self.pos += 1;
+            if key == "managedFields" || (compared && SERVER_METADATA.contains(&key.as_str())) {
+                r.skip_value()?;
+                *skipped = true;
+                keys.push(key);
+                return Ok(());
+            }
+            let mark = out.len();
+            if mark > open {
+                out.push(b',');
+            }
+            write_json_string(out, &key);
+            out.push(b':');
+            let field = match key.as_str() {
+                "name" => Some(Field::Name),
+                "generateName" => Some(Field::GenerateName),
+                "namespace" => Some(Field::Namespace),
+                _ => None,
+            };
+            match key.as_str() {
+                "labels" => {
+                    r.copy_string_map(out, Map::Labels, false, depth + 1, skipped)?;
+                }
+                "annotations" => {
+                    let emptied =
+                        r.copy_string_map(out, Map::Annotations, compared, depth + 1, skipped)?;
+                    if emptied {
+                        out.truncate(mark);
+                    }
+                }
+                _ => match field {
+                    Some(f) if r.next_is(b'"')? => {
+                        let v = r.string()?;
+                        write_json_string(out, &v);
+                        r.note(|h| h.field(f, &v))?;
+                    }
+                    _ => r.copy_value(out, depth + 1)?,
+                },
+            }
+            keys.push(key);
+            Ok(())
+        })?;
         out.push(b'}');
         Ok(())
     }
@@ -617,50 +610,34 @@ impl<R: Read> Reader<R> {
         out.push(b'{');
         let open = out.len();
         let from = self.heads.len(map);
-        let mut dropped_any = false;
         // Dropped keys count for repeats too.
-        let mut dropped_keys: Vec<String> = Vec::new();
-        if !self.next_is(b'}')? {
-            loop {
-                if !self.next_is(b'"')? {
-                    return err("expected a string key");
-                }
-                let key = self.string()?;
-                self.expect_byte(b':', "`:`")?;
-                if self.heads.repeated(map, from, &key) || dropped_keys.contains(&key) {
-                    return err("duplicate key in a JSON object");
-                }
-                if history && HISTORY_ANNOTATIONS.contains(&key.as_str()) {
-                    self.skip_value()?;
-                    *skipped = true;
-                    dropped_any = true;
-                    dropped_keys.push(key);
-                } else {
-                    if out.len() > open {
-                        out.push(b',');
-                    }
-                    write_json_string(out, &key);
-                    out.push(b':');
-                    if self.next_is(b'"')? {
-                        let v = self.string()?;
-                        write_json_string(out, &v);
-                        self.note(|h| h.entry(map, &key, Some(&v)))?;
-                    } else {
-                        self.copy_value(out, depth + 1)?;
-                        self.note(|h| h.entry(map, &key, None))?;
-                    }
-                }
-                self.skip_ws()?;
-                match self.peek()? {
-                    Some(b',') => self.pos += 1,
-                    Some(b'}') => break,
-                    _ => return err("expected `,` or `}` in an object"),
-                }
+        let mut dropped: Vec<String> = Vec::new();
+        self.entries(|r, key| {
+            if r.heads.repeated(map, from, &key) || dropped.contains(&key) {
+                return err("duplicate key in a JSON object");
             }
-        }
-        self.pos += 1;
+            if history && HISTORY_ANNOTATIONS.contains(&key.as_str()) {
+                r.skip_value()?;
+                *skipped = true;
+                dropped.push(key);
+                return Ok(());
+            }
+            if out.len() > open {
+                out.push(b',');
+            }
+            write_json_string(out, &key);
+            out.push(b':');
+            if r.next_is(b'"')? {
+                let v = r.string()?;
+                write_json_string(out, &v);
+                r.note(|h| h.entry(map, &key, Some(&v)))
+            } else {
+                r.copy_value(out, depth + 1)?;
+                r.note(|h| h.entry(map, &key, None))
+            }
+        })?;
         out.push(b'}');
-        let emptied = dropped_any && out.len() == open + 1;
+        let emptied = !dropped.is_empty() && out.len() == open + 1;
         if emptied {
             self.heads.truncate(map, from);
         }
