@@ -319,7 +319,7 @@ pub fn run(cmd: &DeployCmd, out: &mut dyn Write) -> Result<u8> {
             DeployerKind::Kapp => {
                 let record = live.iter().position(|o| {
                     ResourceId::of(o).as_ref() == Some(&record_id)
-                        && plan::label(o, "kapp.k14s.io/is-app").is_some()
+                        && crate::live::Meta::label(o, crate::diff::ops::IS_APP_LABEL).is_some()
                 });
                 let value = record.and_then(|i| kapp_label_value(live.get(i)));
                 if let Some(i) = record {

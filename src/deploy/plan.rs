@@ -112,10 +112,6 @@ pub fn list_labelled(kube: &Kube, key: &str, values: &[String]) -> Result<Vec<Va
     kube.get_json(&args, None)
 }
 
-pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.at("metadata")?.at("labels")?.get(key)?.as_str()
-}
-
 pub fn resource_version(obj: &Value) -> Option<String> {
     obj.at("metadata")?
         .at("resourceVersion")?

@@ -134,14 +134,6 @@ impl LiveObject {
         }
     }
 
-    /// `apiVersion`, when a string.
-    pub fn api_version(&self) -> Option<&str> {
-        match &self.repr {
-            Repr::Whole(v) => v.at("apiVersion").and_then(Value::as_str),
-            Repr::Json { head, .. } => head.api_version(),
-        }
-    }
-
     fn is_null(&self) -> bool {
         matches!(&self.repr, Repr::Whole(v) if v.is_null())
     }
