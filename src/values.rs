@@ -57,6 +57,8 @@ pub fn parse_values(display: &str, text: &str, limits: Limits) -> Result<Value> 
 /// Deep-merges `over` into `base`: maps merge key by key; anything else replaces.
 pub fn merge(base: &mut Value, over: Value) {
     match (base, over) {
+        // Into an empty map (the first file of a session): taken whole, not rebuilt entry by entry.
+        (Value::Mapping(b), Value::Mapping(o)) if b.is_empty() => *b = o,
         (Value::Mapping(b), Value::Mapping(o)) => {
             for (k, v) in o {
                 match b.get_mut(&k) {
@@ -430,6 +432,15 @@ mod tests {
         let mut a = y("a: {b: 1, c: [1, 2]}\nd: x");
         merge(&mut a, y("a: {c: [3], e: 2}\nd: {z: 1}"));
         assert_eq!(a, y("a: {b: 1, c: [3], e: 2}\nd: {z: 1}"));
+    }
+
+    #[test]
+    fn merge_into_empty_takes_the_map_as_it_is() {
+        let mut a = Value::Mapping(Mapping::new());
+        merge(&mut a, y("z: 1\na: {c: 2, b: 3}"));
+        assert_eq!(yaml::to_string(&a), "z: 1\na:\n  c: 2\n  b: 3\n");
+        merge(&mut a, y("a: {d: 4}"));
+        assert_eq!(yaml::to_string(&a), "z: 1\na:\n  c: 2\n  b: 3\n  d: 4\n");
     }
 
     #[test]

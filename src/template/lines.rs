@@ -7,31 +7,34 @@
 
 /// The 1-based template line for 1-based `rendered_line`.
 ///
-/// Runs for every rendered document, so it allocates nothing: the rendered lines up to the
-/// target are walked backwards, the template's lines are scanned once per anchor tried.
+/// Runs for every rendered document, so it allocates nothing and reads the rendered text only
+/// up to the target line (counting newlines, not walking lines); the template's lines are scanned
+/// once per anchor tried.
 pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> usize {
     let t_len = count_lines(template);
     if t_len == 0 {
         return 1;
     }
-    let r_len = count_lines(rendered);
-    let target = rendered_line.clamp(1, r_len.max(1));
-    // Byte range of the target line, then step back a line at a time.
-    let mut end = rendered.len();
-    let mut row = r_len.max(1);
-    if rendered.ends_with('\n') {
-        // `lines()` does not count the empty text after the final newline.
-        end = rendered.len() - 1;
-    }
-    let mut start = line_start(rendered, end);
-    while row > target {
-        if start == 0 {
-            break;
+    let b = rendered.as_bytes();
+    // The target line (clamped to the lines there are) and where it starts. A line follows a
+    // newline only when some text does: `lines()` yields nothing after a final newline.
+    let want = rendered_line.max(1);
+    let (mut row, mut start) = (1, 0);
+    if want > 1 {
+        for nl in memchr::memchr_iter(b'\n', b) {
+            if nl + 1 >= b.len() {
+                break;
+            }
+            row += 1;
+            start = nl + 1;
+            if row == want {
+                break;
+            }
         }
-        end = start - 1;
-        start = line_start(rendered, end);
-        row -= 1;
     }
+    let target = row;
+    let mut end =
+        memchr::memchr(b'\n', b.get(start..).unwrap_or_default()).map_or(b.len(), |k| start + k);
     let mut back = 0;
     while row >= 1 && back < 400 {
         let text = rendered.get(start..end).unwrap_or("").trim_end();
