@@ -54,8 +54,15 @@ pub struct Rest {
 }
 
 impl Rest {
+    /// Whether the head lost its `metadata` maps and lists ([`HeadDoc::trim`]): the whole
+    /// document is parsed again when completed, and needs nothing from the head but placement.
+    pub fn is_trimmed(&self) -> bool {
+        self.trimmed
+    }
+
     /// The whole document: `head` with the rest's entries after its own. Errors carry their
-    /// line in the whole stream.
+    /// line in the whole stream. A trimmed document's head may be given as `null` (let go of
+    /// until now): the whole document is then returned as its text says.
     pub fn complete(&self, head: Value) -> Result<Value, YamlError> {
         if self.trimmed {
             return self.whole().map(|whole| untrimmed(head, whole));

@@ -274,11 +274,12 @@ impl Unplaced {
                     namespace: Some(namespace.to_string()),
                     scopes,
                 };
-                Ok(vec![Desired {
-                    // The diff never needs the canonical text or digest of a resource.
-                    set: build_set_bare("default", docs, &opts)?,
-                    configs,
-                }])
+                // The diff never needs the canonical text or digest of a resource.
+                let mut set = build_set_bare("default", docs, &opts)?;
+                for r in &mut set.resources {
+                    r.drop_trimmed_head();
+                }
+                Ok(vec![Desired { set, configs }])
             }
         }
     }
