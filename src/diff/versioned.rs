@@ -95,7 +95,7 @@ impl Versions {
     /// Whether `r` is deployed as versions.
     pub fn applies_to(&self, r: &Resource) -> bool {
         self.enabled
-            && annotation(&r.object, VERSIONED_ANNOTATION).is_some()
+            && ownership::has_annotation(&r.object, VERSIONED_ANNOTATION)
             && name_of(&r.object).is_some()
     }
 
@@ -232,7 +232,7 @@ pub fn resolve<'a>(
         }
         slots.push(Slot::Versioned(entries.len()));
         entries.push(entry(r, versions));
-        if annotation(&r.object, KEEP_ORIGINAL_ANNOTATION).is_some() {
+        if ownership::has_annotation(&r.object, KEEP_ORIGINAL_ANNOTATION) {
             slots.push(Slot::Item(Item::Plain(r)));
         }
     }
