@@ -8,8 +8,8 @@
 /// The 1-based template line for 1-based `rendered_line`.
 ///
 /// Runs for every rendered document, so it allocates nothing and reads the rendered text only
-/// up to the target line (counting newlines, not walking lines); the template's lines are scanned
-/// once per anchor tried.
+/// up to the target line (counting newlines, not walking lines); the template is
+/// searched once per anchor tried.
 pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> usize {
     let t_len = count_lines(template);
     if t_len == 0 {
@@ -39,12 +39,7 @@ pub fn template_line(template: &str, rendered: &str, rendered_line: usize) -> us
     while row >= 1 && back < 400 {
         let text = rendered.get(start..end).unwrap_or("").trim_end();
         if is_anchor(text) {
-            let best = Lines::of(template)
-                .enumerate()
-                .filter(|(_, l)| l.trim_end() == text)
-                .map(|(i, _)| i + 1)
-                .min_by_key(|&c| (c as isize - row as isize).unsigned_abs());
-            if let Some(best) = best {
+            if let Some(best) = nearest(template, text, row) {
                 return (best + back).min(t_len);
             }
         }
@@ -65,42 +60,44 @@ fn count_lines(text: &str) -> usize {
         + usize::from(!text.is_empty() && !text.ends_with('\n'))
 }
 
-/// `str::lines` without its `\r` handling (callers trim line ends), on `memchr`.
-struct Lines<'a> {
-    text: &'a str,
-    pos: usize,
-}
-
-impl<'a> Lines<'a> {
-    fn of(text: &'a str) -> Lines<'a> {
-        Lines { text, pos: 0 }
-    }
-}
-
-impl<'a> Iterator for Lines<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
-        match memchr::memchr(b'\n', rest.as_bytes()) {
-            Some(k) => {
-                self.pos += k + 1;
-                rest.get(..k)
-            }
-            None => {
-                self.pos = self.text.len();
-                Some(rest)
-            }
-        }
-    }
-}
-
 /// Start of the line that ends at byte `end` (exclusive).
 fn line_start(text: &str, end: usize) -> usize {
     text.as_bytes()
         .get(..end)
         .and_then(|b| memchr::memrchr(b'\n', b))
         .map_or(0, |k| k + 1)
+}
+
+/// The 1-based line of `template` nearest to `row` (the first of equally near ones) that is
+/// `text` once its end is trimmed. `text` (a trimmed line, no newline) is searched for with
+/// `memmem`, not compared with every line (that walk cost more): only where it starts a line
+/// and the rest of that line is blank does it count.
+fn nearest(template: &str, text: &str, row: usize) -> Option<usize> {
+    let t = template.as_bytes();
+    let (mut line, mut counted) = (1, 0);
+    let mut best: Option<(usize, usize)> = None;
+    for at in memchr::memmem::find_iter(t, text.as_bytes()) {
+        if at > 0 && t.get(at - 1) != Some(&b'\n') {
+            continue;
+        }
+        let after = at + text.len();
+        let rest = t.get(after..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).map_or(t.len(), |k| after + k);
+        // `at` follows a newline and `after` ends a whole string: both are char boundaries.
+        if !template
+            .get(after..end)
+            .is_some_and(|r| r.trim_end().is_empty())
+        {
+            continue;
+        }
+        line += memchr::memchr_iter(b'\n', t.get(counted..at).unwrap_or_default()).count();
+        counted = at;
+        let d = line.abs_diff(row);
+        if best.is_none_or(|(_, bd)| d < bd) {
+            best = Some((line, d));
+        }
+    }
+    best.map(|(l, _)| l)
 }
 
 /// Lines too common to anchor on.
@@ -154,6 +151,11 @@ mod tests {
             "d: {{ y }}",
             "e: 3  ",
             "\r",
+            // Found inside a line, followed by more text, or by Unicode blanks.
+            "xa: 1",
+            "a: 1x",
+            "a: 1\u{a0}",
+            "b: 2\r",
         ];
         let mut seed: u64 = 7;
         let mut next = |n: usize| {
