@@ -54,18 +54,19 @@ pub struct Rest {
 }
 
 impl Rest {
-    /// Whether the head lost its `metadata` maps and lists ([`HeadDoc::trim`]): the whole
-    /// document is parsed again when completed, and needs nothing from the head but placement.
+    /// Whether the head lost its `metadata` maps and lists ([`HeadDoc::trim`]): completing
+    /// then parses the whole document again and takes nothing from the head, which may have
+    /// been let go of (`null`); what placement set there is the caller's to set again
+    /// ([`crate::manifest::Resource::complete`]).
     pub fn is_trimmed(&self) -> bool {
         self.trimmed
     }
 
-    /// The whole document: `head` with the rest's entries after its own. Errors carry their
-    /// line in the whole stream. A trimmed document's head may be given as `null` (let go of
-    /// until now): the whole document is then returned as its text says.
+    /// The whole document: `head` with the rest's entries after its own (for a trimmed head,
+    /// the whole document as its text says). Errors carry their line in the whole stream.
     pub fn complete(&self, head: Value) -> Result<Value, YamlError> {
         if self.trimmed {
-            return self.whole().map(|whole| untrimmed(head, whole));
+            return self.whole();
         }
         let text = self.text.get(self.rest.clone()).unwrap_or_default();
         match (head, parse_one_checked(text, self.limits)) {
@@ -109,33 +110,6 @@ impl HeadDoc {
             }
         }
     }
-}
-
-/// The whole document parsed again, with the values of a trimmed `head` where it has them
-/// (placement may have set a namespace there) and `metadata` in the head's key order.
-fn untrimmed(head: Value, mut whole: Value) -> Value {
-    let (Value::Mapping(head), Value::Mapping(w)) = (head, &mut whole) else {
-        return whole;
-    };
-    for (k, v) in head {
-        if let (Value::Mapping(hm), Some(Value::Mapping(wm))) = (&v, w.get_mut(&k)) {
-            if k.as_str() == Some("metadata") {
-                let mut from = std::mem::take(wm);
-                let mut out = serde_yaml::Mapping::with_capacity(hm.len());
-                for (mk, mv) in hm {
-                    let mv = match mv {
-                        Value::Null => from.remove(mk).unwrap_or(Value::Null),
-                        _ => mv.clone(),
-                    };
-                    out.insert(mk.clone(), mv);
-                }
-                *wm = out;
-                continue;
-            }
-        }
-        w.insert(k, v);
-    }
-    whole
 }
 
 /// The non-empty documents of `text`, heads parsed; `None` when the text is not cut (see the
@@ -337,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn trimmed_heads_complete_with_what_placement_set() {
+    fn trimmed_heads_complete_to_the_whole_document() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {x: '1'}\n  annotations: {y: z}\ndata: {k: v}\n";
         let mut docs = read(Arc::new(text.to_string()), Limits::default()).unwrap();
         let mut d = docs.remove(0);
@@ -345,34 +319,12 @@ mod tests {
         let meta = d.head.get("metadata").unwrap().as_mapping().unwrap();
         assert_eq!(meta.get("labels"), Some(&Value::Null));
         assert_eq!(meta.get("name"), Some(&Value::from("a")));
-        // Placement puts a namespace after the name, in the head.
-        let mut head = d.head.clone();
-        let m = head.get_mut("metadata").unwrap().as_mapping_mut().unwrap();
-        let mut placed = serde_yaml::Mapping::new();
-        for (k, v) in std::mem::take(m) {
-            let after = k.as_str() == Some("name");
-            placed.insert(k, v);
-            if after {
-                placed.insert("namespace".into(), "ns".into());
-            }
-        }
-        *m = placed;
-        let got = d.rest.as_ref().unwrap().complete(head).unwrap();
-        let want: Value = serde_yaml::from_str(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: ns, labels: {x: '1'}, annotations: {y: z}}\ndata: {k: v}",
-        )
-        .unwrap();
-        assert_eq!(got, want);
-        let keys: Vec<_> = got["metadata"]
-            .as_mapping()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
-        assert_eq!(
-            keys,
-            ["name", "namespace", "labels", "annotations"].map(Value::from)
-        );
+        let rest = d.rest.as_ref().unwrap();
+        assert!(rest.is_trimmed());
+        // The head is not needed (placement is set again by `Resource::complete`).
+        let want: Value = serde_yaml::from_str(text).unwrap();
+        assert_eq!(rest.complete(d.head.clone()).unwrap(), want);
+        assert_eq!(rest.complete(Value::Null).unwrap(), want);
         // A document without a rest keeps its head whole.
         let mut only = read(
             Arc::new("kind: A\nmetadata: {labels: {a: b}}\n".into()),
