@@ -178,17 +178,16 @@ impl Resource {
     }
 }
 
-/// Sets `metadata.namespace` of an object that names none (kapp's placement), right after
-/// `metadata.name`.
+/// Sets `metadata.namespace` of an object that names none (kapp's placement): in place of an
+/// empty or null one, else right after `metadata.name`.
 fn place(object: &mut Value, ns: &str) {
-    if let Some(Value::Mapping(meta)) = object.at_mut("metadata") {
-        let own = meta
-            .get("namespace")
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty());
-        if !own {
-            insert_after(meta, "namespace", Value::from(ns), "name");
-        }
+    let Some(Value::Mapping(meta)) = object.at_mut("metadata") else {
+        return;
+    };
+    match meta.get_mut("namespace") {
+        Some(Value::String(own)) if !own.is_empty() => {}
+        Some(slot) => *slot = Value::from(ns),
+        None => insert_after(meta, "namespace", Value::from(ns), "name"),
     }
 }
 
@@ -572,6 +571,12 @@ mod tests {
             dropped[0]
         );
         assert!(dropped[1].contains("  namespace: own\n"), "{}", dropped[1]);
+        // An empty namespace is no namespace: placed where it stands.
+        assert!(
+            dropped[2].contains("  name: c\n  namespace: team-a\n"),
+            "{}",
+            dropped[2]
+        );
         assert!(!dropped[3].contains("namespace"), "{}", dropped[3]);
     }
 
