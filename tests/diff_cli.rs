@@ -777,3 +777,41 @@ fn yaml_depth_flag_applies_to_files_and_snapshots() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("1 noop"), "{out}");
 }
+
+/// JSON snapshots: the fields no rule reads are compared as the snapshot's text, wherever the
+/// keys stand; a change deep inside one is still found, and a rule that reads the live object
+/// (a Service's clusterIP) still applies.
+#[test]
+fn live_json_fields_compared_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let desired = dir.path().join("desired.yaml");
+    std::fs::write(
+        &desired,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: demo\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        args: [\"--msg\", \"a\\nb é\"]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: demo\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n",
+    )
+    .unwrap();
+    let live = |image: &str| {
+        // Keys in the API server's order, not the manifest's; strings escaped as kubectl does.
+        format!(
+            r#"{{"apiVersion":"v1","kind":"List","items":[
+{{"kind":"Deployment","apiVersion":"apps/v1","metadata":{{"namespace":"demo","name":"web","uid":"u1"}},
+ "status":{{"replicas":2}},
+ "spec":{{"template":{{"spec":{{"containers":[{{"image":"{image}","name":"web","args":["--msg","a\nb \u00e9"]}}]}},"metadata":{{"labels":{{"app":"web"}}}}}},"selector":{{"matchLabels":{{"app":"web"}}}},"replicas":2}}}},
+{{"kind":"Service","apiVersion":"v1","metadata":{{"name":"web","namespace":"demo"}},
+ "spec":{{"ports":[{{"port":80}}],"clusterIP":"10.0.0.7","selector":{{"app":"web"}}}}}}]}}"#
+        )
+    };
+    let snap = dir.path().join("live.json");
+    std::fs::write(&snap, live("nginx:1.27")).unwrap();
+    let (d, s) = (desired.to_str().unwrap(), snap.to_str().unwrap());
+    let (code, out, err) = diff(&["--files", d, "--live", s, "--report", "table"]);
+    assert_eq!(code, 0, "{out}{err}");
+    std::fs::write(&snap, live("nginx:1.26")).unwrap();
+    let (code, out, err) = diff(&["--files", d, "--live", s, "--context", "0"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("-         image: nginx:1.26") && out.contains("+         image: nginx:1.27"),
+        "{out}"
+    );
+    assert!(!out.contains("Service"), "{out}");
+}

@@ -208,6 +208,75 @@ fn parse_list(body: &Value) -> Result<Vec<Matcher>> {
     }
 }
 
+impl Matcher {
+    /// Whether `s` matches, when that follows from its apiVersion and kind alone (which no rule
+    /// changes); `None` when it depends on more (annotations, namespace, fields).
+    fn decided(&self, s: &Subject) -> Option<bool> {
+        match self {
+            Matcher::All => Some(true),
+            Matcher::Any(ms) => all_or_any(ms, s, true),
+            Matcher::And(ms) => all_or_any(ms, s, false),
+            Matcher::Not(m) => m.decided(s).map(|b| !b),
+            Matcher::ApiVersionKind { .. } | Matcher::ApiGroupKind { .. } => {
+                Some(self.matches_subject(s))
+            }
+            Matcher::CustomResource => Some(self.matches_subject(s)),
+            Matcher::KindNamespaceName { kind, .. } if *kind != s.kind => Some(false),
+            Matcher::KindNamespaceName { .. }
+            | Matcher::HasAnnotation(_)
+            | Matcher::HasNamespace(_)
+            | Matcher::EmptyField(_) => None,
+        }
+    }
+
+    /// The paths `emptyFieldMatcher`s in this matcher look at.
+    pub fn field_paths<'m>(&'m self, out: &mut Vec<&'m Path>) {
+        match self {
+            Matcher::Any(ms) | Matcher::And(ms) => ms.iter().for_each(|m| m.field_paths(out)),
+            Matcher::Not(m) => m.field_paths(out),
+            Matcher::EmptyField(p) => out.push(p),
+            _ => {}
+        }
+    }
+}
+
+/// `anyMatcher` (`any`) or `andMatcher` of decided entries: `any` is decided by one `true`,
+/// `and` by one `false`; undecided when neither is found and some entry is undecided.
+fn all_or_any(ms: &[Matcher], s: &Subject, any: bool) -> Option<bool> {
+    let mut undecided = false;
+    for m in ms {
+        match m.decided(s) {
+            Some(b) if b == any => return Some(any),
+            None => undecided = true,
+            Some(_) => {}
+        }
+    }
+    if undecided {
+        None
+    } else {
+        Some(!any)
+    }
+}
+
+/// Whether a rule's matcher list may match `obj` once rules before it have run: false only
+/// when no entry can, whatever those rules did to its metadata and fields.
+pub fn may_match(ms: &[Matcher], obj: &Value) -> bool {
+    MayMatch::of(obj).rule(ms)
+}
+
+/// [`may_match`] for many rules of one object (its apiVersion and kind looked up once).
+pub struct MayMatch<'a>(Subject<'a>);
+
+impl<'a> MayMatch<'a> {
+    pub fn of(obj: &'a Value) -> MayMatch<'a> {
+        MayMatch(Subject::of(obj))
+    }
+
+    pub fn rule(&self, ms: &[Matcher]) -> bool {
+        ms.iter().any(|m| m.decided(&self.0) != Some(false))
+    }
+}
+
 /// A rule's matcher list: matches when any entry matches.
 pub fn any_matches(ms: &[Matcher], obj: &Value) -> bool {
     let s = Subject::of(obj);

@@ -193,17 +193,8 @@ pub struct Sides {
 /// would be copied into the new side and dropped from both afterwards anyway, and skipping
 /// them (managedFields above all) keeps the copies small.
 pub fn sides(new: Value, live: Value, original: Option<&Value>, cfg: &Config) -> Sides {
-    let mut l = live;
-    strip_identity(&mut l);
-    strip_history(&mut l);
-    strip_server_metadata(&mut l);
-    exclude(&mut l, &cfg.existing_exclusions);
-    let mut n = new;
-    strip_history(&mut n);
-    let mut right = rebase(n, &l, &cfg.rebase_rules);
-    strip_history(&mut right);
-    exclude(&mut right, &cfg.existing_exclusions);
-    strip_server_metadata(&mut right);
+    let l = live_side(live, cfg);
+    let right = new_side(new, &l, cfg);
     let left = match original {
         Some(o) => {
             let mut o = o.clone();
@@ -220,6 +211,87 @@ pub fn sides(new: Value, live: Value, original: Option<&Value>, cfg: &Config) ->
         existing: left,
         new: right,
     }
+}
+
+/// The live side of an update (H(L)): bookkeeping annotations, server metadata and excluded
+/// fields removed.
+pub fn live_side(live: Value, cfg: &Config) -> Value {
+    let mut l = live;
+    strip_identity(&mut l);
+    strip_history(&mut l);
+    strip_server_metadata(&mut l);
+    exclude(&mut l, &cfg.existing_exclusions);
+    l
+}
+
+/// The new side of an update (R(L, H(N))), rebased onto `l`, the live side.
+pub fn new_side(new: Value, l: &Value, cfg: &Config) -> Value {
+    let mut n = new;
+    strip_history(&mut n);
+    let mut right = rebase(n, l, &cfg.rebase_rules);
+    strip_history(&mut right);
+    exclude(&mut right, &cfg.existing_exclusions);
+    strip_server_metadata(&mut right);
+    right
+}
+
+/// The top-level fields of the live object that building the two sides of an update of `new`
+/// reads, besides the ones compared: `apiVersion`, `kind` and `metadata`, those the rebase
+/// rules that may apply copy from the live object, those exclusions remove, and those
+/// `emptyFieldMatcher`s look at. The live object's other fields reach the sides untouched (so
+/// they can be compared where they are). `None` when a rule's path does not start with a key.
+pub fn live_fields_read<'c>(new: &Value, cfg: &'c Config) -> Option<Vec<&'c str>> {
+    let mut keys: Vec<&str> = vec!["apiVersion", "kind", "metadata"];
+    let mut add = |k: &'c str| {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    };
+    let mut fields = Vec::new();
+    // Matchers are decided by apiVersion and kind, which no rule may then change.
+    if cfg.rebase_rules.iter().any(|r| {
+        r.paths
+            .iter()
+            .any(|p| matches!(p.first_key(), Some("apiVersion" | "kind")))
+    }) {
+        return None;
+    }
+    let may = super::matcher::MayMatch::of(new);
+    for r in &cfg.rebase_rules {
+        if !may.rule(&r.matchers) {
+            continue;
+        }
+        // Rebase matchers look at the new side as rebased so far, which holds what the live
+        // side's fields copied there.
+        r.matchers.iter().for_each(|m| m.field_paths(&mut fields));
+        let reads = match &r.kind {
+            RebaseKind::Copy(sources) => sources.contains(&Source::Existing),
+            RebaseKind::Remove => false,
+            RebaseKind::ServiceAccountTokens => true,
+        };
+        if !reads {
+            continue;
+        }
+        if r.kind == RebaseKind::ServiceAccountTokens {
+            add("secrets");
+            add("imagePullSecrets");
+            continue;
+        }
+        for p in &r.paths {
+            add(p.first_key()?);
+        }
+    }
+    // Exclusions match the live object (its apiVersion may not be the new one's): all count.
+    for r in &cfg.existing_exclusions {
+        r.matchers.iter().for_each(|m| m.field_paths(&mut fields));
+        for p in &r.paths {
+            add(p.first_key()?);
+        }
+    }
+    for p in fields {
+        add(p.first_key()?);
+    }
+    Some(keys)
 }
 
 /// The new side of a create (not rebased) or the live side of a delete.
@@ -247,6 +319,41 @@ mod tests {
         let mut c = Config::defaults();
         c.add_doc(&y(user)).unwrap();
         c
+    }
+
+    #[test]
+    fn live_fields_read_by_the_default_rules() {
+        let cfg = Config::defaults();
+        let read = |obj: &str| {
+            let mut f = live_fields_read(&y(obj), &cfg).unwrap();
+            f.sort_unstable();
+            f.join(",")
+        };
+        assert_eq!(
+            read("{apiVersion: apps/v1, kind: Deployment, metadata: {name: d}}"),
+            "apiVersion,kind,metadata,status"
+        );
+        // clusterIP and healthCheckNodePort come from the live Service.
+        assert_eq!(
+            read("{apiVersion: v1, kind: Service, metadata: {name: s}}"),
+            "apiVersion,kind,metadata,spec,status"
+        );
+        // The secretgen rule depends on an annotation a rule before it may copy.
+        assert_eq!(
+            read("{apiVersion: v1, kind: Secret, metadata: {name: s}}"),
+            "apiVersion,data,kind,metadata,status"
+        );
+        assert_eq!(
+            read("{apiVersion: rbac.authorization.k8s.io/v1, kind: ClusterRole, metadata: {name: r}}"),
+            "aggregationRule,apiVersion,kind,metadata,rules,status"
+        );
+        assert_eq!(
+            read("{apiVersion: v1, kind: ServiceAccount, metadata: {name: a}}"),
+            "apiVersion,imagePullSecrets,kind,metadata,secrets,status"
+        );
+        // A user rule that copies apiVersion makes every matcher undecided: everything is built.
+        let copies = cfg_with("apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- path: [apiVersion]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{allMatcher: {}}]");
+        assert!(live_fields_read(&y("{apiVersion: v1, kind: ConfigMap}"), &copies).is_none());
     }
 
     #[test]

@@ -6,8 +6,8 @@ use super::normalize;
 use super::ownership::{self, Ownership};
 use super::text::sorted_yaml;
 use super::versioned::{self, Item, Versions};
-use super::{changed_paths, Change, Op, SessionDiff};
-use crate::live::LiveObject;
+use super::{changed_paths, same, Change, Op, SessionDiff};
+use crate::live::{LiveObject, Partial};
 use crate::lookup::Lookup;
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
@@ -332,6 +332,19 @@ pub fn diff_session_filtered(
         })
         .collect();
     let changes = super::par_map(pairs, |(w, object, l)| {
+        // The usual case: a rendered object and a live one, compared in part where they can be.
+        let (w, object, l) = match (w, object, l) {
+            (Work::Rendered(i), Some(head), Some(live))
+                if filter.is_none() && !opts.against_original =>
+            {
+                let Some(r) = set.resources.get(i) else {
+                    anyhow::bail!("internal error: a rendered object went missing");
+                };
+                let object = r.complete(head)?;
+                return diff_split(r, object, &live, &cfg, &key, stamp.as_deref(), opts).map(Some);
+            }
+            other => other,
+        };
         // A live object is built whole here, in the thread that compares it.
         let l = match l.map(LiveObject::into_value).transpose() {
             Ok(l) => l,
@@ -446,11 +459,83 @@ fn api_version(obj: &Value) -> String {
         .to_string()
 }
 
+/// A live object as [`diff_resource`] gets it.
+enum Live<'a> {
+    Whole(Value),
+    /// Built in part (the fields the sides read); the rest is compared as JSON text, and the
+    /// whole object built only when the two differ.
+    Split(Partial<'a>, &'a LiveObject),
+    /// Only `apiVersion`, `kind` and `metadata` built (all the sides read): the rest, as JSON
+    /// text, is compared in one pass.
+    Head(Value, &'a str, &'a LiveObject),
+}
+
+impl Live<'_> {
+    /// The live object, or the part of it built: its metadata in either case.
+    fn value(&self) -> &Value {
+        match self {
+            Live::Whole(v) => v,
+            Live::Split(p, _) => &p.value,
+            Live::Head(v, ..) => v,
+        }
+    }
+}
+
+/// [`diff_resource`] with a live object built only in the part the sides read, when it can be.
+fn diff_split(
+    r: &Resource,
+    object: Value,
+    live: &LiveObject,
+    cfg: &Config,
+    key: &str,
+    stamp: Option<&str>,
+    opts: &Options,
+) -> Result<Change> {
+    let fields = normalize::live_fields_read(&object, cfg);
+    // A split object never holds `status` (see `LiveObject::head_and_rest`).
+    let head_only = fields.as_ref().is_some_and(|f| {
+        f.iter()
+            .all(|k| matches!(*k, "apiVersion" | "kind" | "metadata" | "status"))
+    });
+    let head = if head_only {
+        live.head_and_rest()
+            .with_context(|| format!("live {}", r.id))?
+    } else {
+        None
+    };
+    let part = match (&head, &fields) {
+        (None, Some(fields)) => live
+            .partial(&|k| fields.contains(&k))
+            .with_context(|| format!("live {}", r.id))?,
+        _ => None,
+    };
+    let live = match (head, part) {
+        (Some((v, rest)), _) => Live::Head(v, rest, live),
+        (None, Some(p)) => Live::Split(p, live),
+        (None, None) => Live::Whole(live.to_value().with_context(|| format!("live {}", r.id))?),
+    };
+    // Only building the live object in full can fail here.
+    diff_resource_with(r, object, Some(live), cfg, key, stamp, opts)
+        .with_context(|| format!("live {}", r.id))
+}
+
 /// Diffs rendered resource `r`, whose object is given apart (`r.object` is not read).
 fn diff_resource(
     r: &Resource,
-    mut object: Value,
+    object: Value,
     live: Option<Value>,
+    cfg: &Config,
+    key: &str,
+    stamp: Option<&str>,
+    opts: &Options,
+) -> Result<Change> {
+    diff_resource_with(r, object, live.map(Live::Whole), cfg, key, stamp, opts)
+}
+
+fn diff_resource_with(
+    r: &Resource,
+    mut object: Value,
+    live: Option<Live>,
     cfg: &Config,
     key: &str,
     stamp: Option<&str>,
@@ -509,12 +594,12 @@ fn diff_resource(
         change.reason = Some(format!("annotated {EXISTS_ANNOTATION} and present"));
         return Ok(change);
     }
-    let live_owner = ownership::owner_of(&live, key);
+    let live_owner = ownership::owner_of(live.value(), key);
     let conflict = match (&opts.ownership, live_owner) {
         (Ownership::App { value, .. }, Some(owner)) if value.as_deref() != Some(owner) => {
             Some(format!(
                 "owned by another kapp app (label {}={owner}){}",
-                if ownership::label(&live, key).is_some() {
+                if ownership::label(live.value(), key).is_some() {
                     key
                 } else {
                     ownership::APP_LABEL
@@ -527,7 +612,7 @@ fn diff_resource(
         }
         (Ownership::Labels { value, .. }, Some(owner)) if value != owner => Some(format!(
             "owned by another app (label {}={owner}); this app's label is {key}={value}",
-            if ownership::label(&live, key).is_some() {
+            if ownership::label(live.value(), key).is_some() {
                 key
             } else {
                 ownership::APP_LABEL
@@ -545,11 +630,38 @@ fn diff_resource(
         ownership::insert_labels(&mut new, &r.id, key, v, cfg);
     }
     let original = if opts.against_original && !disable_original {
-        original_of(&live)
+        original_of(live.value())
     } else {
         None
     };
-    let sides = normalize::sides(new, live, original.as_ref(), cfg);
+    let sides = match live {
+        Live::Whole(live) => normalize::sides(new, live, original.as_ref(), cfg),
+        Live::Split(mut part, whole) if original.is_none() => {
+            let l = normalize::live_side(std::mem::take(&mut part.value), cfg);
+            let right = normalize::new_side(new, &l, cfg);
+            if conflict.is_none() && part.equal(&l, &right) == Some(true) {
+                return Ok(change);
+            }
+            normalize::Sides {
+                existing: normalize::live_side(whole.to_value()?, cfg),
+                new: right,
+            }
+        }
+        Live::Head(head, rest, whole) if original.is_none() => {
+            let l = normalize::live_side(head, cfg);
+            let right = normalize::new_side(new, &l, cfg);
+            if conflict.is_none() && crate::live::rest_equal(&l, rest, &right) == Some(true) {
+                return Ok(change);
+            }
+            normalize::Sides {
+                existing: normalize::live_side(whole.to_value()?, cfg),
+                new: right,
+            }
+        }
+        Live::Split(_, whole) | Live::Head(_, _, whole) => {
+            normalize::sides(new, whole.to_value()?, original.as_ref(), cfg)
+        }
+    };
     // Equal values render to equal text; only unequal ones need rendering to decide (kapp
     // decides on the text).
     let differs = !same(&sides.existing, &sides.new)
@@ -566,31 +678,6 @@ fn diff_resource(
         change.new = Some(sides.new);
     }
     Ok(change)
-}
-
-/// `a == b`, without a hash lookup per map entry where both maps list their keys in the same
-/// order (the usual case: both sides of a diff come from the same object). A map whose order
-/// differs is compared by lookups, as `==` does (order does not count).
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Mapping(x), Value::Mapping(y)) => {
-            if x.len() != y.len() {
-                return false;
-            }
-            if x.keys().zip(y.keys()).all(|(k, l)| k == l) {
-                x.values().zip(y.values()).all(|(v, w)| same(v, w))
-            } else {
-                // Live objects list keys sorted (kubectl), rendered ones as written.
-                x.iter()
-                    .all(|(k, v)| crate::lookup::find(y, k).is_some_and(|w| same(v, w)))
-            }
-        }
-        (Value::Sequence(x), Value::Sequence(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
-        }
-        (Value::Tagged(x), Value::Tagged(y)) => x.tag == y.tag && same(&x.value, &y.value),
-        _ => a == b,
-    }
 }
 
 #[cfg(test)]

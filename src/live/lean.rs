@@ -71,6 +71,38 @@ pub(super) fn parse_rest(text: &str) -> Result<Value> {
         .map_err(|e| anyhow::anyhow!("a live object's spec, data or other fields: {}", e.0))
 }
 
+/// The fields built (a map), and the others' keys and JSON texts.
+pub(super) type Split<'j> = (Value, Vec<(String, &'j str)>);
+
+/// A split object's JSON built in part: the top-level entries `build` picks, as a map, and
+/// the others as their JSON text (to be compared where they are, see [`equals`]). `None` when
+/// a key repeats: only the whole build reports that.
+pub(super) fn parse_split<'j>(
+    json: &'j str,
+    build: &dyn Fn(&str) -> bool,
+) -> Result<Option<Split<'j>>> {
+    let mut r = Reader::from_slice(json.as_bytes());
+    let split = r
+        .split_top(build)
+        .map_err(|e| anyhow::anyhow!("a live object's spec, data or other fields: {}", e.0))?;
+    // Positions index `json` only while the reader never moved its buffer (it does so only at
+    // the end of the input, which a closed object never reaches).
+    if r.end != json.len() {
+        return Ok(None);
+    }
+    let Some((built, spans)) = split else {
+        return Ok(None);
+    };
+    let mut raw = Vec::with_capacity(spans.len());
+    for (k, (start, end)) in spans {
+        let Some(text) = json.get(start..end) else {
+            return Ok(None);
+        };
+        raw.push((k, text));
+    }
+    Ok(Some((built, raw)))
+}
+
 fn is_list(v: &Value) -> bool {
     v.get("kind")
         .and_then(Value::as_str)
@@ -369,6 +401,51 @@ impl<R: Read> Reader<R> {
                         }
                     }
                     return Ok(Value::Mapping(m));
+                }
+                _ => return err("expected `,` or `}` in an object"),
+            }
+        }
+    }
+
+    /// The top-level object of [`parse_split`]: the entries `build` picks, and the byte spans
+    /// of the others. `None` when a key repeats.
+    #[allow(clippy::type_complexity)]
+    fn split_top(
+        &mut self,
+        build: &dyn Fn(&str) -> bool,
+    ) -> Res<Option<(Value, Vec<(String, (usize, usize))>)>> {
+        self.expect_byte(b'{', "`{`")?;
+        let mut built = Mapping::new();
+        let mut spans: Vec<(String, (usize, usize))> = Vec::new();
+        if self.next_is(b'}')? {
+            self.pos += 1;
+            return Ok(Some((Value::Mapping(built), spans)));
+        }
+        loop {
+            if !self.next_is(b'"')? {
+                return err("expected a string key");
+            }
+            let key = self.string()?;
+            self.expect_byte(b':', "`:`")?;
+            if spans.iter().any(|(k, _)| *k == key) || built.contains_key(key.as_str()) {
+                return Ok(None);
+            }
+            if build(&key) {
+                let mut skipped = false;
+                let v = self.value(Mode::Plain, 1, &mut skipped)?;
+                built.insert(Value::String(key), v);
+            } else {
+                self.skip_ws()?;
+                let start = self.pos;
+                self.skip_value()?;
+                spans.push((key, (start, self.pos)));
+            }
+            self.skip_ws()?;
+            match self.peek()? {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Some((Value::Mapping(built), spans)));
                 }
                 _ => return err("expected `,` or `}` in an object"),
             }
@@ -786,23 +863,7 @@ impl<R: Read> Reader<R> {
     }
 
     fn number_text(&self, start: usize, end: usize) -> Res<Value> {
-        let text = std::str::from_utf8(&self.buf[start..end]).unwrap_or("");
-        if !valid_number(text.as_bytes()) {
-            return err(format!("invalid number `{text}`"));
-        }
-        let float = text.contains(['.', 'e', 'E']);
-        if !float {
-            if let Ok(i) = text.parse::<i64>() {
-                return Ok(Value::Number(Number::from(i)));
-            }
-            if let Ok(u) = text.parse::<u64>() {
-                return Ok(Value::Number(Number::from(u)));
-            }
-        }
-        match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Value::Number(Number::from(f))),
-            _ => err(format!("number out of range `{text}`")),
-        }
+        number_value(std::str::from_utf8(&self.buf[start..end]).unwrap_or(""))
     }
 
     /// A string (the reader stands on its opening quote).
@@ -1158,6 +1219,300 @@ fn ws_len(rest: &[u8]) -> Option<usize> {
     }
 }
 
+/// Whether compact JSON `json` (a split object's, see [`parse_split`]) builds into a value
+/// equal to `v` (as `==` and the diff's comparison count it: map order aside), found without
+/// building it. `None` when that build would fail, or could not be told apart from one that
+/// does (a key repeated in a map that matches otherwise): the caller builds it then.
+pub(super) fn equals(json: &str, v: &Value) -> Option<bool> {
+    let mut c = Cursor {
+        b: json.as_bytes(),
+        i: 0,
+    };
+    let same = c.value_eq(v, 0)?;
+    c.ws();
+    match (same, c.i == c.b.len()) {
+        (true, true) => Some(true),
+        (true, false) => None,
+        (false, _) => Some(false),
+    }
+}
+
+/// The entries after a split object's head (`,"key":value…}`, or `"key":value…}` after an
+/// empty head, or `}`), each compared with the entry of `whole` under its key: the number of
+/// entries when all are equal, `Some(None)` as soon as one differs or is missing from
+/// `whole` or is a key `taken` says the head has. `None` when only building them can tell.
+pub(super) fn rest_equals(
+    rest: &str,
+    whole: &Mapping,
+    taken: &dyn Fn(&str) -> bool,
+) -> Option<Option<usize>> {
+    let mut c = Cursor {
+        b: rest.as_bytes(),
+        i: 0,
+    };
+    c.ws();
+    if c.b.get(c.i) == Some(&b',') {
+        c.i += 1;
+    }
+    let mut n = 0;
+    loop {
+        match c.byte()? {
+            b'}' => break,
+            b'"' => c.i -= 1,
+            _ => return None,
+        }
+        let key = c.string()?;
+        let key = std::str::from_utf8(&key).ok()?;
+        if c.byte()? != b':' {
+            return None;
+        }
+        if taken(key) {
+            return Some(None);
+        }
+        let Some(v) = crate::lookup::Lookup::at(whole, key) else {
+            return Some(None);
+        };
+        if !c.value_eq(v, 1)? {
+            return Some(None);
+        }
+        n += 1;
+        match c.byte()? {
+            b',' => {}
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    c.ws();
+    (c.i == c.b.len()).then_some(Some(n))
+}
+
+/// A position in compact JSON the reader wrote (so well formed up to repeated keys).
+struct Cursor<'j> {
+    b: &'j [u8],
+    i: usize,
+}
+
+/// Maps compared in place are looked up key by key; larger ones are built instead.
+const EQ_MAP_MAX: usize = 64;
+
+impl<'j> Cursor<'j> {
+    fn ws(&mut self) {
+        while matches!(self.b.get(self.i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+            self.i += 1;
+        }
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.ws();
+        let b = *self.b.get(self.i)?;
+        self.i += 1;
+        Some(b)
+    }
+
+    /// `Some(false)` as soon as anything differs: the rest need not be read.
+    fn value_eq(&mut self, v: &Value, depth: usize) -> Option<bool> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match *self.b.get(self.i)? {
+            b'{' => {
+                self.i += 1;
+                match v {
+                    Value::Mapping(m) => self.map_eq(m, depth),
+                    _ => Some(false),
+                }
+            }
+            b'[' => {
+                self.i += 1;
+                match v {
+                    Value::Sequence(s) => self.seq_eq(s, depth),
+                    _ => Some(false),
+                }
+            }
+            b'"' => {
+                let s = self.string()?;
+                Some(matches!(v, Value::String(x) if x.as_bytes() == &*s))
+            }
+            b't' => self.word(b"true", v, &Value::Bool(true)),
+            b'f' => self.word(b"false", v, &Value::Bool(false)),
+            b'n' => self.word(b"null", v, &Value::Null),
+            _ => {
+                let start = self.i;
+                while matches!(
+                    self.b.get(self.i),
+                    Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                ) {
+                    self.i += 1;
+                }
+                let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+                let n = number_value(text).ok()?;
+                Some(*v == n)
+            }
+        }
+    }
+
+    fn word(&mut self, w: &[u8], v: &Value, is: &Value) -> Option<bool> {
+        if !self.b[self.i..].starts_with(w) {
+            return None;
+        }
+        self.i += w.len();
+        Some(v == is)
+    }
+
+    fn map_eq(&mut self, m: &Mapping, depth: usize) -> Option<bool> {
+        self.ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+            return Some(m.is_empty());
+        }
+        if m.len() > EQ_MAP_MAX {
+            return None;
+        }
+        // Which entries of `m` a key found: a key met twice is a repeated key.
+        let mut seen: u64 = 0;
+        loop {
+            self.ws();
+            if self.b.get(self.i) != Some(&b'"') {
+                return None;
+            }
+            let key = self.string()?;
+            if self.byte()? != b':' {
+                return None;
+            }
+            let Some((at, w)) = m
+                .values()
+                .zip(m.keys())
+                .enumerate()
+                .find(|(_, (_, k))| matches!(k, Value::String(s) if s.as_bytes() == &*key))
+                .map(|(at, (w, _))| (at, w))
+            else {
+                return Some(false);
+            };
+            if seen & (1 << at) != 0 {
+                return None;
+            }
+            seen |= 1 << at;
+            if !self.value_eq(w, depth + 1)? {
+                return Some(false);
+            }
+            match self.byte()? {
+                b',' => {}
+                b'}' => return Some(seen.count_ones() as usize == m.len()),
+                _ => return None,
+            }
+        }
+    }
+
+    fn seq_eq(&mut self, s: &[Value], depth: usize) -> Option<bool> {
+        self.ws();
+        if self.b.get(self.i) == Some(&b']') {
+            self.i += 1;
+            return Some(s.is_empty());
+        }
+        let mut n = 0;
+        loop {
+            let Some(w) = s.get(n) else {
+                return Some(false);
+            };
+            if !self.value_eq(w, depth + 1)? {
+                return Some(false);
+            }
+            n += 1;
+            match self.byte()? {
+                b',' => {}
+                b']' => return Some(n == s.len()),
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string's UTF-8 bytes (standing on its opening quote), borrowed when it has no
+    /// escapes (the text is a `str`: bytes between two quotes are whole characters).
+    fn string(&mut self) -> Option<std::borrow::Cow<'j, [u8]>> {
+        let b: &'j [u8] = self.b;
+        self.i += 1;
+        let start = self.i;
+        let off = memchr::memchr2(b'"', b'\\', &b[start..])?;
+        if b[start + off] == b'"' {
+            self.i = start + off + 1;
+            return Some(std::borrow::Cow::Borrowed(&b[start..start + off]));
+        }
+        let mut out: Vec<u8> = self.b[start..start + off].to_vec();
+        self.i = start + off;
+        loop {
+            let b = *self.b.get(self.i)?;
+            self.i += 1;
+            match b {
+                b'"' => return Some(std::borrow::Cow::Owned(out)),
+                b'\\' => {
+                    let e = *self.b.get(self.i)?;
+                    self.i += 1;
+                    let c = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode()?,
+                        _ => return None,
+                    };
+                    let mut tmp = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                }
+                _ => out.push(b),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.b.get(self.i..self.i + 4)?;
+        self.i += 4;
+        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    }
+
+    /// A `\u` escape (after `\u`), a surrogate pair taken whole.
+    fn unicode(&mut self) -> Option<char> {
+        let hi = self.hex4()?;
+        if (0xD800..0xDC00).contains(&hi) {
+            if self.b.get(self.i..self.i + 2)? != b"\\u" {
+                return None;
+            }
+            self.i += 2;
+            let lo = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&lo) {
+                return None;
+            }
+            return char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+        }
+        char::from_u32(hi)
+    }
+}
+
+/// A JSON number as the reader builds it: an integer when it has no fraction or exponent and
+/// fits, else a float.
+fn number_value(text: &str) -> Res<Value> {
+    if !valid_number(text.as_bytes()) {
+        return err(format!("invalid number `{text}`"));
+    }
+    let float = text.contains(['.', 'e', 'E']);
+    if !float {
+        if let Ok(i) = text.parse::<i64>() {
+            return Ok(Value::Number(Number::from(i)));
+        }
+        if let Ok(u) = text.parse::<u64>() {
+            return Ok(Value::Number(Number::from(u)));
+        }
+    }
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() => Ok(Value::Number(Number::from(f))),
+        _ => err(format!("number out of range `{text}`")),
+    }
+}
+
 /// JSON's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
 fn valid_number(t: &[u8]) -> bool {
     let mut i = 0;
@@ -1201,6 +1556,88 @@ mod tests {
 
     fn parse(text: &str) -> Vec<Value> {
         read(text, Keep::Metadata)
+    }
+
+    /// Compared where it stands, JSON agrees with building it: equal exactly when the built
+    /// value is (map order aside), and never equal when the build fails.
+    #[test]
+    fn equals_agrees_with_building() {
+        let jsons = [
+            r#"{"a":1,"b":[true,null,{"c":"d"}]}"#,
+            r#"{"b":[true,null,{"c":"d"}],"a":1}"#,
+            r#"{"a":1.0,"b":[true,null,{"c":"d"}]}"#,
+            r#"{"a":"1","b":[true,null,{"c":"d"}]}"#,
+            r#"{"a":1,"b":[true,null,{"c":"e"}]}"#,
+            r#"{"a":1,"b":[null,true,{"c":"d"}]}"#,
+            r#"{"a":1,"b":[true,null,{"c":"d"}],"x":{}}"#,
+            r#"{"a":1,"b":[true,null,{"c":"d"},[]]}"#,
+            r#"{"a":1,"a":1}"#,
+            r#"{"a":1,"b":[true,null,{"c":"d","c":"d"}]}"#,
+            r#"{"s":"line\nnext \"q\" \u00e9 \ud83d\ude00 \/"}"#,
+            r#"{"s":"line\nnext \"q\" é 😀 /"}"#,
+            r#"{"n":-12,"m":18446744073709551615,"f":2.5e3}"#,
+            r#"[]"#,
+            r#"{}"#,
+            r#""x""#,
+            r#"false"#,
+        ];
+        let yamls = [
+            "{a: 1, b: [true, null, {c: d}]}",
+            "{b: [true, null, {c: d}], a: 1}",
+            "{a: 1.0, b: [true, null, {c: d}]}",
+            "{a: '1', b: [true, null, {c: d}]}",
+            "{a: 1}",
+            "{a: 1, b: [true, null, {c: d}], x: {}}",
+            "{a: 1, b: [true, null, {c: d}, []]}",
+            "{a: !t 1, b: [true, null, {c: d}]}",
+            "{s: \"line\\nnext \\\"q\\\" é 😀 /\"}",
+            "{n: -12, m: 18446744073709551615, f: 2500.0}",
+            "[]",
+            "{}",
+            "x",
+            "false",
+        ];
+        for j in jsons {
+            let built = parse_rest(j).ok();
+            for y in yamls {
+                let v: Value = serde_yaml::from_str(y).unwrap();
+                let eq = equals(j, &v);
+                match &built {
+                    Some(b) => {
+                        let want = crate::diff::same(b, &v);
+                        assert!(eq == Some(want) || (eq.is_none() && !want), "{j} vs {y}");
+                    }
+                    None => assert_ne!(eq, Some(true), "{j} builds to nothing, vs {y}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rest_compared_in_one_pass() {
+        let whole: Value = serde_yaml::from_str("{kind: K, data: {a: '1'}, spec: [1]}").unwrap();
+        let whole = whole.as_mapping().unwrap();
+        let none = |_: &str| false;
+        assert_eq!(
+            rest_equals(r#","spec":[1],"data":{"a":"1"}}"#, whole, &none),
+            Some(Some(2))
+        );
+        assert_eq!(
+            rest_equals(r#""data":{"a":"1"}}"#, whole, &none),
+            Some(Some(1))
+        );
+        assert_eq!(rest_equals("}", whole, &none), Some(Some(0)));
+        assert_eq!(
+            rest_equals(r#","data":{"a":"2"}}"#, whole, &none),
+            Some(None)
+        );
+        assert_eq!(rest_equals(r#","other":1}"#, whole, &none), Some(None));
+        // A field the head holds, or one the sides read, is not compared here.
+        assert_eq!(
+            rest_equals(r#","data":{"a":"1"}}"#, whole, &|k| k == "data"),
+            Some(None)
+        );
+        assert_eq!(rest_equals(r#","data":{"a":"1"}"#, whole, &none), None);
     }
 
     /// The objects read from `text`, whole.

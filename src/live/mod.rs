@@ -146,6 +146,38 @@ impl LiveObject {
         }
     }
 
+    /// The object built in part: the top-level fields `build` picks, as a map; the others
+    /// left as JSON text, compared where they are ([`Partial::equal`]). `None` for an object
+    /// held whole, or one only the whole build can tell about (a repeated key).
+    pub fn partial(&self, build: &dyn Fn(&str) -> bool) -> Result<Option<Partial<'_>>> {
+        match &self.repr {
+            Repr::Whole(_) => Ok(None),
+            Repr::Json { json, .. } => Ok(lean::parse_split(json, build)
+                .map_err(|e| match self.source.as_deref() {
+                    Some(source) => anyhow::anyhow!("{source}: {e}"),
+                    None => e,
+                })?
+                .map(|(value, raw)| Partial { value, raw })),
+        }
+    }
+
+    /// `apiVersion`, `kind` and `metadata` built as a map, and the JSON text of the object's
+    /// other fields (never `status`: the reader drops it), to compare with [`rest_equal`].
+    /// `None` for an object held whole.
+    pub fn head_and_rest(&self) -> Result<Option<(Value, &str)>> {
+        let Repr::Json { json, head_end, .. } = &self.repr else {
+            return Ok(None);
+        };
+        let at = *head_end as usize;
+        let (Some(head), Some(rest)) = (json.get(..at), json.get(at..)) else {
+            return Ok(None);
+        };
+        let mut text = String::with_capacity(at + 1);
+        text.push_str(head);
+        text.push('}');
+        built(&text, self.source.as_deref()).map(|v| Some((v, rest)))
+    }
+
     /// The whole object, copied.
     pub fn to_value(&self) -> Result<Value> {
         match &self.repr {
@@ -240,6 +272,58 @@ impl Meta for LiveObject {
 }
 
 /// The object in `json`, which the reader wrote itself.
+/// A live object built in part ([`LiveObject::partial`]).
+#[derive(Debug)]
+pub struct Partial<'a> {
+    /// The fields built, as a map.
+    pub value: Value,
+    /// The other top-level fields: key and JSON text.
+    pub raw: Vec<(String, &'a str)>,
+}
+
+impl Partial<'_> {
+    /// Whether `whole`, a map, equals the live object with `value`'s fields replaced by
+    /// `built` (a map): its other fields compared with their JSON text. `None` when only
+    /// building them can tell.
+    pub fn equal(&self, built: &Value, whole: &Value) -> Option<bool> {
+        let (Value::Mapping(b), Value::Mapping(w)) = (built, whole) else {
+            return Some(false);
+        };
+        if w.len() != b.len() + self.raw.len() {
+            return Some(false);
+        }
+        for (k, text) in &self.raw {
+            let Some(v) = w.at(k) else {
+                return Some(false);
+            };
+            if b.at(k).is_some() || !lean::equals(text, v)? {
+                return Some(false);
+            }
+        }
+        Some(
+            b.iter()
+                .all(|(k, v)| crate::lookup::find(w, k).is_some_and(|x| crate::diff::same(v, x))),
+        )
+    }
+}
+
+/// Whether `whole` (a map) equals a split object's fields: `head` (a map: its head fields, as
+/// the diff made them) and `rest` (the JSON text after them, from
+/// [`LiveObject::head_and_rest`]). `None` when only building the rest can tell.
+pub fn rest_equal(head: &Value, rest: &str, whole: &Value) -> Option<bool> {
+    let (Value::Mapping(h), Value::Mapping(w)) = (head, whole) else {
+        return Some(false);
+    };
+    let Some(n) = lean::rest_equals(rest, w, &|k| h.at(k).is_some())? else {
+        return Some(false);
+    };
+    Some(
+        w.len() == h.len() + n
+            && h.iter()
+                .all(|(k, v)| crate::lookup::find(w, k).is_some_and(|x| crate::diff::same(v, x))),
+    )
+}
+
 fn built(json: &str, source: Option<&str>) -> Result<Value> {
     // It was checked while copied; this fails only on a repeated key below `metadata`, which
     // is not looked for while copying.
