@@ -932,17 +932,12 @@ impl<R: Read> Reader<R> {
                         return err("unterminated string");
                     };
                     self.pos += 1;
-                    let c = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode_escape()?,
-                        other => return err(format!("invalid escape `\\{}`", other as char)),
+                    let c = match (e, simple_escape(e)) {
+                        (_, Some(c)) => c,
+                        (b'u', None) => self.unicode_escape()?,
+                        (other, None) => {
+                            return err(format!("invalid escape `\\{}`", other as char))
+                        }
                     };
                     let mut tmp = [0u8; 4];
                     raw.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
@@ -1448,16 +1443,9 @@ impl<'j> Cursor<'j> {
                 b'\\' => {
                     let e = *self.b.get(self.i)?;
                     self.i += 1;
-                    let c = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => self.unicode()?,
+                    let c = match (e, simple_escape(e)) {
+                        (_, Some(c)) => c,
+                        (b'u', None) => self.unicode()?,
                         _ => return None,
                     };
                     let mut tmp = [0u8; 4];
@@ -1490,6 +1478,21 @@ impl<'j> Cursor<'j> {
         }
         char::from_u32(hi)
     }
+}
+
+/// The character a one-letter JSON escape (`\\n` and the like; not `\\u`) stands for.
+fn simple_escape(e: u8) -> Option<char> {
+    Some(match e {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        _ => return None,
+    })
 }
 
 /// A JSON number as the reader builds it: an integer when it has no fraction or exponent and
