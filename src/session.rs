@@ -127,13 +127,36 @@ pub fn build(opts: &SessionOptions) -> Result<Vec<Session>> {
         m.insert("session_namespace".to_string(), name.clone());
         vec![(m, None)]
     } else if let Some(file) = &opts.sessions_file {
-        load_sessions_file(file)?
-            .into_iter()
-            .map(|(m, loc)| (m, Some(loc)))
-            .collect()
+        // Lines are looked for only to report an error: a sessions file read without them
+        // that turns out wrong anywhere is read again with them.
+        let with_lines = || -> Result<Vec<Session>> {
+            let entries = load_sessions_file(file)?
+                .into_iter()
+                .map(|(m, loc)| (m, Some(loc)))
+                .collect();
+            sessions_of(&base, opts, entries)
+        };
+        return match load_sessions_quickly(file) {
+            Some(entries) => sessions_of(
+                &base,
+                opts,
+                entries.into_iter().map(|m| (m, None)).collect(),
+            )
+            .or_else(|_| with_lines()),
+            None => with_lines(),
+        };
     } else {
         vec![(BTreeMap::new(), None)]
     };
+    sessions_of(&base, opts, entries)
+}
+
+/// The sessions of `entries` (each with its `file:line`, when from a file) over `base`.
+fn sessions_of(
+    base: &BTreeMap<String, String>,
+    opts: &SessionOptions,
+    entries: Vec<(BTreeMap<String, String>, Option<String>)>,
+) -> Result<Vec<Session>> {
     let mut seen: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut out = Vec::with_capacity(entries.len());
     for (entry, loc) in entries {
@@ -179,6 +202,44 @@ fn check_session_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         bail!("invalid session name {name:?}: use letters, digits, '-', '_' and '.'")
+    }
+}
+
+/// [`load_sessions_file`] without lines (the fast YAML parser keeps none): `None` when the file
+/// cannot be read or is wrong anywhere, for [`load_sessions_file`] to report where.
+fn load_sessions_quickly(path: &Path) -> Option<Vec<BTreeMap<String, String>>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let docs = yaml::parse_stream(&text, yaml::Limits::default()).ok()?;
+    let doc = docs.into_iter().find(|d| !d.empty)?;
+    let list = match &doc.value {
+        Value::Sequence(items) => items,
+        Value::Mapping(m) => m.get("sessions")?.as_sequence()?,
+        _ => return None,
+    };
+    if list.is_empty() {
+        return None;
+    }
+    list.iter()
+        .map(|item| {
+            let mut vars = BTreeMap::new();
+            for (k, v) in item.as_mapping()? {
+                let key = k.as_str().filter(|k| valid_var_name(k))?;
+                vars.insert(key.to_string(), var_value(v)?);
+            }
+            (vars.contains_key("session_name") || vars.contains_key("session_namespace"))
+                .then_some(vars)
+        })
+        .collect()
+}
+
+/// A session variable's value as text: strings, numbers and booleans (null is empty).
+fn var_value(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
     }
 }
 
@@ -231,12 +292,8 @@ pub fn load_sessions_file(path: &Path) -> Result<Vec<(BTreeMap<String, String>, 
             if !valid_var_name(&key) {
                 bail!("{var_at}: invalid variable name {key:?}");
             }
-            let value = match v {
-                Value::String(s) => s.clone(),
-                Value::Bool(b) => b.to_string(),
-                Value::Number(n) => n.to_string(),
-                Value::Null => String::new(),
-                _ => bail!("{var_at}: variable {key:?} must be a string, number or boolean"),
+            let Some(value) = var_value(v) else {
+                bail!("{var_at}: variable {key:?} must be a string, number or boolean");
             };
             vars.insert(key, value);
         }
@@ -287,6 +344,35 @@ mod tests {
         assert_eq!(parse_var("A_B=c=d").unwrap(), ("A_B".into(), "c=d".into()));
         assert!(parse_var("no-equals").is_err());
         assert!(parse_var("1x=2").is_err());
+    }
+
+    #[test]
+    fn sessions_file_read_alike_with_and_without_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("s.yaml");
+        for text in [
+            "- session_name: a\n  port: 8080\n  tls: yes\n  note: ~\n- {session_namespace: b, x: '1.0'}\n",
+            "# sessions\nsessions:\n- session_name: a\n  ratio: 0.5\n",
+        ] {
+            std::fs::write(&f, text).unwrap();
+            let quick = load_sessions_quickly(&f).unwrap();
+            let lined: Vec<_> = load_sessions_file(&f).unwrap().into_iter().map(|(m, _)| m).collect();
+            assert_eq!(quick, lined, "{text}");
+        }
+        // Anything wrong is left to the reader that names lines.
+        for text in [
+            "",
+            "[]",
+            "- session_name: a\n- ingress_domain: x\n",
+            "- session_name: [a]\n",
+            "- 1x: a\n  session_name: b\n",
+            "sessions: {a: b}\n",
+            "- session_name: 'a\n",
+        ] {
+            std::fs::write(&f, text).unwrap();
+            assert!(load_sessions_quickly(&f).is_none(), "{text}");
+            assert!(load_sessions_file(&f).is_err(), "{text}");
+        }
     }
 
     #[test]
