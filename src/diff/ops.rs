@@ -341,7 +341,7 @@ pub fn diff_session_filtered(
                     anyhow::bail!("internal error: a rendered object went missing");
                 };
                 let object = r.complete(head)?;
-                return diff_split(r, object, &live, &cfg, &key, stamp.as_deref(), opts).map(Some);
+                return diff_split(r, object, live, &cfg, &key, stamp.as_deref(), opts).map(Some);
             }
             other => other,
         };
@@ -485,29 +485,42 @@ impl Live<'_> {
 fn diff_split(
     r: &Resource,
     object: Value,
-    live: &LiveObject,
+    live: LiveObject,
     cfg: &Config,
     key: &str,
     stamp: Option<&str>,
     opts: &Options,
 ) -> Result<Change> {
-    let fields = normalize::live_fields_read(&object, cfg);
+    let fields = match live
+        .is_split()
+        .then(|| normalize::live_fields_read(&object, cfg))
+        .flatten()
+    {
+        Some(fields) => fields,
+        // Held whole (a YAML snapshot), or every field may be read: moved in whole.
+        _ => {
+            let whole = live
+                .into_value()
+                .with_context(|| format!("live {}", r.id))?;
+            return diff_resource_with(r, object, Some(Live::Whole(whole)), cfg, key, stamp, opts);
+        }
+    };
+    let live = &live;
     // A split object never holds `status` (see `LiveObject::head_and_rest`).
-    let head_only = fields.as_ref().is_some_and(|f| {
-        f.iter()
-            .all(|k| matches!(*k, "apiVersion" | "kind" | "metadata" | "status"))
-    });
+    let head_only = fields
+        .iter()
+        .all(|k| matches!(*k, "apiVersion" | "kind" | "metadata" | "status"));
     let head = if head_only {
         live.head_and_rest()
             .with_context(|| format!("live {}", r.id))?
     } else {
         None
     };
-    let part = match (&head, &fields) {
-        (None, Some(fields)) => live
+    let part = match &head {
+        None => live
             .partial(&|k| fields.contains(&k))
             .with_context(|| format!("live {}", r.id))?,
-        _ => None,
+        Some(_) => None,
     };
     let live = match (head, part) {
         (Some((v, rest)), _) => Live::Head(v, rest, live),

@@ -134,6 +134,11 @@ impl LiveObject {
         }
     }
 
+    /// Whether it is held as JSON text (read from JSON), not as a value.
+    pub fn is_split(&self) -> bool {
+        matches!(&self.repr, Repr::Json { .. })
+    }
+
     fn is_null(&self) -> bool {
         matches!(&self.repr, Repr::Whole(v) if v.is_null())
     }
