@@ -464,10 +464,7 @@ enum Live<'a> {
     Whole(Value),
     /// Built in part (the fields the sides read); the rest is compared as JSON text, and the
     /// whole object built only when the two differ.
-    Split(Partial<'a>, &'a LiveObject),
-    /// Only `apiVersion`, `kind` and `metadata` built (all the sides read): the rest, as JSON
-    /// text, is compared in one pass.
-    Head(Value, &'a str, &'a LiveObject),
+    Part(Partial<'a>, &'a LiveObject),
 }
 
 impl Live<'_> {
@@ -475,8 +472,7 @@ impl Live<'_> {
     fn value(&self) -> &Value {
         match self {
             Live::Whole(v) => v,
-            Live::Split(p, _) => &p.value,
-            Live::Head(v, ..) => v,
+            Live::Part(p, _) => &p.value,
         }
     }
 }
@@ -506,26 +502,19 @@ fn diff_split(
         }
     };
     let live = &live;
-    // A split object never holds `status` (see `LiveObject::head_and_rest`).
+    // A split object never holds `status` (see `LiveObject::head`).
     let head_only = fields
         .iter()
         .all(|k| matches!(*k, "apiVersion" | "kind" | "metadata" | "status"));
-    let head = if head_only {
-        live.head_and_rest()
-            .with_context(|| format!("live {}", r.id))?
+    let part = if head_only {
+        live.head()
     } else {
-        None
-    };
-    let part = match &head {
-        None => live
-            .partial(&|k| fields.contains(&k))
-            .with_context(|| format!("live {}", r.id))?,
-        Some(_) => None,
-    };
-    let live = match (head, part) {
-        (Some((v, rest)), _) => Live::Head(v, rest, live),
-        (None, Some(p)) => Live::Split(p, live),
-        (None, None) => Live::Whole(live.to_value().with_context(|| format!("live {}", r.id))?),
+        live.partial(&|k| fields.contains(&k))
+    }
+    .with_context(|| format!("live {}", r.id))?;
+    let live = match part {
+        Some(p) => Live::Part(p, live),
+        None => Live::Whole(live.to_value().with_context(|| format!("live {}", r.id))?),
     };
     // Only building the live object in full can fail here.
     diff_resource_with(r, object, Some(live), cfg, key, stamp, opts)
@@ -649,7 +638,7 @@ fn diff_resource_with(
     };
     let sides = match live {
         Live::Whole(live) => normalize::sides(new, live, original.as_ref(), cfg),
-        Live::Split(mut part, whole) if original.is_none() => {
+        Live::Part(mut part, whole) if original.is_none() => {
             let l = normalize::live_side(std::mem::take(&mut part.value), cfg);
             let right = normalize::new_side(new, &l, cfg);
             if conflict.is_none() && part.equal(&l, &right) == Some(true) {
@@ -660,20 +649,7 @@ fn diff_resource_with(
                 new: right,
             }
         }
-        Live::Head(head, rest, whole) if original.is_none() => {
-            let l = normalize::live_side(head, cfg);
-            let right = normalize::new_side(new, &l, cfg);
-            if conflict.is_none() && crate::live::rest_equal(&l, rest, &right) == Some(true) {
-                return Ok(change);
-            }
-            normalize::Sides {
-                existing: normalize::live_side(whole.to_value()?, cfg),
-                new: right,
-            }
-        }
-        Live::Split(_, whole) | Live::Head(_, _, whole) => {
-            normalize::sides(new, whole.to_value()?, original.as_ref(), cfg)
-        }
+        Live::Part(_, whole) => normalize::sides(new, whole.to_value()?, original.as_ref(), cfg),
     };
     // Equal values render to equal text; only unequal ones need rendering to decide (kapp
     // decides on the text).

@@ -65,7 +65,20 @@ pub fn parse_json_objects(
 /// The other top-level fields of an object the reader split (see [`LiveObject`]): compact
 /// JSON it wrote itself.
 pub(super) fn parse_rest(text: &str) -> Result<Value> {
-    let mut r = Reader::from_slice(text.as_bytes());
+    parse_bytes(text.as_bytes().to_vec())
+}
+
+/// A split object's head entries (`json[..head_end]`: `{` and the entries), built as a map.
+pub(super) fn parse_head(json: &str, head_end: usize) -> Result<Value> {
+    let head = json.as_bytes().get(..head_end).unwrap_or(b"{");
+    let mut bytes = Vec::with_capacity(head.len() + 1);
+    bytes.extend_from_slice(head);
+    bytes.push(b'}');
+    parse_bytes(bytes)
+}
+
+fn parse_bytes(bytes: Vec<u8>) -> Result<Value> {
+    let mut r = Reader::from_vec(bytes);
     let mut skipped = false;
     r.value(Mode::Plain, 0, &mut skipped)
         .map_err(|e| anyhow::anyhow!("a live object's spec, data or other fields: {}", e.0))
@@ -162,11 +175,16 @@ struct Reader<R> {
 impl Reader<&'static [u8]> {
     /// A reader over bytes already in memory.
     fn from_slice(bytes: &[u8]) -> Self {
+        Reader::from_vec(bytes.to_vec())
+    }
+
+    /// A reader over bytes handed over.
+    fn from_vec(bytes: Vec<u8>) -> Self {
         Reader {
             src: &[],
-            buf: bytes.to_vec(),
-            pos: 0,
             end: bytes.len(),
+            buf: bytes,
+            pos: 0,
             eof: true,
             lines: 0,
             col_base: 0,

@@ -155,32 +155,40 @@ impl LiveObject {
     /// left as JSON text, compared where they are ([`Partial::equal`]). `None` for an object
     /// held whole, or one only the whole build can tell about (a repeated key).
     pub fn partial(&self, build: &dyn Fn(&str) -> bool) -> Result<Option<Partial<'_>>> {
-        match &self.repr {
-            Repr::Whole(_) => Ok(None),
-            Repr::Json { json, .. } => Ok(lean::parse_split(json, build)
-                .map_err(|e| match self.source.as_deref() {
-                    Some(source) => anyhow::anyhow!("{source}: {e}"),
-                    None => e,
-                })?
-                .map(|(value, raw)| Partial { value, raw })),
-        }
+        let Repr::Json { json, .. } = &self.repr else {
+            return Ok(None);
+        };
+        Ok(lean::parse_split(json, build)
+            .map_err(|e| self.sourced(e))?
+            .map(|(value, fields)| Partial {
+                value,
+                rest: Rest::Fields(fields),
+            }))
     }
 
-    /// `apiVersion`, `kind` and `metadata` built as a map, and the JSON text of the object's
-    /// other fields (never `status`: the reader drops it), to compare with [`rest_equal`].
-    /// `None` for an object held whole.
-    pub fn head_and_rest(&self) -> Result<Option<(Value, &str)>> {
+    /// [`LiveObject::partial`] with only `apiVersion`, `kind` and `metadata` built: the other
+    /// fields (never `status`: the reader drops it) stay one text, compared in one pass.
+    pub fn head(&self) -> Result<Option<Partial<'_>>> {
         let Repr::Json { json, head_end, .. } = &self.repr else {
             return Ok(None);
         };
         let at = *head_end as usize;
-        let (Some(head), Some(rest)) = (json.get(..at), json.get(at..)) else {
+        let Some(rest) = json.get(at..) else {
             return Ok(None);
         };
-        let mut text = String::with_capacity(at + 1);
-        text.push_str(head);
-        text.push('}');
-        built(&text, self.source.as_deref()).map(|v| Some((v, rest)))
+        let value = lean::parse_head(json, at).map_err(|e| self.sourced(e))?;
+        Ok(Some(Partial {
+            value,
+            rest: Rest::Text(rest),
+        }))
+    }
+
+    /// An error building the object, named after where it was read.
+    fn sourced(&self, e: anyhow::Error) -> anyhow::Error {
+        match self.source.as_deref() {
+            Some(source) => anyhow::anyhow!("{source}: {e}"),
+            None => e,
+        }
     }
 
     /// The whole object, copied.
@@ -277,13 +285,21 @@ impl Meta for LiveObject {
 }
 
 /// The object in `json`, which the reader wrote itself.
-/// A live object built in part ([`LiveObject::partial`]).
+/// A live object built in part ([`LiveObject::partial`], [`LiveObject::head`]).
 #[derive(Debug)]
 pub struct Partial<'a> {
     /// The fields built, as a map.
     pub value: Value,
-    /// The other top-level fields: key and JSON text.
-    pub raw: Vec<(String, &'a str)>,
+    rest: Rest<'a>,
+}
+
+/// The fields of a [`Partial`] left as JSON text.
+#[derive(Debug)]
+enum Rest<'a> {
+    /// Everything after the head entries, as the object's text has it.
+    Text(&'a str),
+    /// Each field apart: key and text.
+    Fields(Vec<(String, &'a str)>),
 }
 
 impl Partial<'_> {
@@ -294,39 +310,31 @@ impl Partial<'_> {
         let (Value::Mapping(b), Value::Mapping(w)) = (built, whole) else {
             return Some(false);
         };
-        if w.len() != b.len() + self.raw.len() {
-            return Some(false);
-        }
-        for (k, text) in &self.raw {
-            let Some(v) = w.at(k) else {
-                return Some(false);
-            };
-            if b.at(k).is_some() || !lean::equals(text, v)? {
-                return Some(false);
+        let taken = |k: &str| b.at(k).is_some();
+        let n = match &self.rest {
+            Rest::Text(text) => match lean::rest_equals(text, w, &taken)? {
+                Some(n) => n,
+                None => return Some(false),
+            },
+            Rest::Fields(fields) => {
+                for (k, text) in fields {
+                    let Some(v) = w.at(k) else {
+                        return Some(false);
+                    };
+                    if taken(k) || !lean::equals(text, v)? {
+                        return Some(false);
+                    }
+                }
+                fields.len()
             }
-        }
+        };
         Some(
-            b.iter()
-                .all(|(k, v)| crate::lookup::find(w, k).is_some_and(|x| crate::diff::same(v, x))),
+            w.len() == b.len() + n
+                && b.iter().all(|(k, v)| {
+                    crate::lookup::find(w, k).is_some_and(|x| crate::diff::same(v, x))
+                }),
         )
     }
-}
-
-/// Whether `whole` (a map) equals a split object's fields: `head` (a map: its head fields, as
-/// the diff made them) and `rest` (the JSON text after them, from
-/// [`LiveObject::head_and_rest`]). `None` when only building the rest can tell.
-pub fn rest_equal(head: &Value, rest: &str, whole: &Value) -> Option<bool> {
-    let (Value::Mapping(h), Value::Mapping(w)) = (head, whole) else {
-        return Some(false);
-    };
-    let Some(n) = lean::rest_equals(rest, w, &|k| h.at(k).is_some())? else {
-        return Some(false);
-    };
-    Some(
-        w.len() == h.len() + n
-            && h.iter()
-                .all(|(k, v)| crate::lookup::find(w, k).is_some_and(|x| crate::diff::same(v, x))),
-    )
 }
 
 fn built(json: &str, source: Option<&str>) -> Result<Value> {
