@@ -241,3 +241,24 @@ fn help_states_merge_rule() {
         "{text}"
     );
 }
+
+/// mimalloc is set up only in processes that use it (`limits::choose_allocator`): a
+/// one-session render runs on glibc malloc and must not pay for mimalloc's set-up, while
+/// `--sessions` renders (and diffs) get a working mimalloc. Its verbose option shows which.
+#[test]
+fn mimalloc_set_up_only_where_it_is_used() {
+    let stderr = |args: &[&str]| {
+        let out = kpipe()
+            .env("MIMALLOC_VERBOSE", "1")
+            .arg("render")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let one = stderr(&[EXAMPLE, "--session", "user1"]);
+    assert!(!one.contains("mimalloc"), "{one}");
+    let many = stderr(&[EXAMPLE, "--sessions", "fixtures/ml-pipeline/sessions.yaml"]);
+    assert!(many.contains("mimalloc: process init"), "{many}");
+}
