@@ -258,13 +258,9 @@ fn all_or_any(ms: &[Matcher], s: &Subject, any: bool) -> Option<bool> {
     }
 }
 
-/// Whether a rule's matcher list may match `obj` once rules before it have run: false only
-/// when no entry can, whatever those rules did to its metadata and fields.
-pub fn may_match(ms: &[Matcher], obj: &Value) -> bool {
-    MayMatch::of(obj).rule(ms)
-}
-
-/// [`may_match`] for many rules of one object (its apiVersion and kind looked up once).
+/// Whether a rule's matcher list may match an object once rules before it have run: false
+/// only when no entry can, whatever those rules did to its metadata and fields. For many rules
+/// of one object (its apiVersion and kind looked up once).
 pub struct MayMatch<'a>(Subject<'a>);
 
 impl<'a> MayMatch<'a> {

@@ -22,7 +22,6 @@ pub mod versioned;
 
 use crate::manifest::{ResourceId, SourceLoc};
 
-/// Rendered sets for the diff's unit tests.
 /// `a == b`, without a hash lookup per map entry where both maps list their keys in the same
 /// order (the usual case: both sides of a diff come from the same object). A map whose order
 /// differs is compared by lookups, as `==` does (order does not count).
@@ -48,6 +47,7 @@ pub fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Rendered sets for the diff's unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
     use crate::diff::config::partition_configs;

@@ -986,10 +986,8 @@ impl<R: Read> Reader<R> {
                 self.pos += 1;
                 if self.peek()? == Some(b'u') {
                     self.pos += 1;
-                    let lo = self.hex4()?;
-                    if (0xDC00..0xE000).contains(&lo) {
-                        let c = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-                        return char::from_u32(c).ok_or_else(|| Error("invalid \\u escape".into()));
+                    if let Some(c) = surrogate_pair(hi, self.hex4()?) {
+                        return Ok(c);
                     }
                 }
             }
@@ -1521,14 +1519,19 @@ impl<'j> Cursor<'j> {
                 return None;
             }
             self.i += 2;
-            let lo = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&lo) {
-                return None;
-            }
-            return char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+            return surrogate_pair(hi, self.hex4()?);
         }
         char::from_u32(hi)
     }
+}
+
+/// The character a `\u` surrogate pair stands for (`hi` already known to be a high one);
+/// `None` when `lo` is not a low surrogate.
+fn surrogate_pair(hi: u32, lo: u32) -> Option<char> {
+    if !(0xDC00..0xE000).contains(&lo) {
+        return None;
+    }
+    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
 }
 
 /// The character a one-letter JSON escape (`\\n` and the like; not `\\u`) stands for.

@@ -284,7 +284,6 @@ impl Meta for LiveObject {
     }
 }
 
-/// The object in `json`, which the reader wrote itself.
 /// A live object built in part ([`LiveObject::partial`], [`LiveObject::head`]).
 #[derive(Debug)]
 pub struct Partial<'a> {
@@ -337,6 +336,7 @@ impl Partial<'_> {
     }
 }
 
+/// The object in `json`, which the reader wrote itself.
 fn built(json: &str, source: Option<&str>) -> Result<Value> {
     // It was checked while copied; this fails only on a repeated key below `metadata`, which
     // is not looked for while copying.
