@@ -11,7 +11,6 @@ use crate::live::{LiveObject, Partial};
 use crate::lookup::Lookup;
 use crate::manifest::{ManifestSet, Resource, ResourceId, SourcedDoc};
 use anyhow::{Context, Result};
-use foldhash::{HashMap, HashSet};
 use serde_yaml::Value;
 use std::borrow::Cow;
 use std::hash::BuildHasher;
@@ -116,6 +115,13 @@ impl LiveIndex {
 
     pub fn iter(&self) -> impl Iterator<Item = &(ResourceId, LiveObject)> {
         self.objects.iter()
+    }
+
+    /// The identities of the objects not taken, in no particular order.
+    pub fn untaken(&self) -> impl Iterator<Item = &ResourceId> {
+        self.by_id
+            .iter()
+            .filter_map(|&i| self.objects.get(i).map(|(id, _)| id))
     }
 
     pub fn len(&self) -> usize {
@@ -256,26 +262,20 @@ pub fn diff_session_filtered(
     };
     let resolved = versioned::resolve(&resources, &versions, &live, &cfg, diff_ref)?;
     // The rendered objects the diff edits are moved out of the set, not cloned: rendered
-    // objects are found by position (identities are unique in a set, and a resource is
-    // `Plain` in at most one item, so each is taken once).
-    let position: HashMap<&ResourceId, usize> = set
-        .resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (&r.id, i))
-        .collect();
+    // objects are found by position (a resource is `Plain` in at most one item, so each is
+    // taken once).
     let work: Vec<Work> = resolved
         .items
         .into_iter()
         .map(|i| match i {
-            Item::Plain(r) => Work::Rendered(position.get(&r.id).copied().unwrap_or(usize::MAX)),
+            Item::Plain(r) => Work::Rendered(position_of(&set.resources, r).unwrap_or(usize::MAX)),
             Item::Rewritten(r) => Work::Rewritten(r),
             Item::Decided(d) => Work::Decided(d),
         })
         .collect();
     let kept = resolved.kept;
     let unfound = versioned::unfound_versions(&resources, &versions, &opts.ownership, &owners);
-    drop((position, resources));
+    drop(resources);
     let mut set = set;
     let taken: Vec<Option<Value>> = work
         .iter()
@@ -288,35 +288,8 @@ pub fn diff_session_filtered(
         })
         .collect();
     let set = set;
-    // Live objects a rendered object accounts for: not deletes.
-    let rewritten: HashSet<ResourceId> = work
-        .iter()
-        .filter_map(|w| match w {
-            Work::Rewritten(r) => Some(r.id.clone()),
-            _ => None,
-        })
-        .collect();
-    let rendered: HashSet<&ResourceId> = work
-        .iter()
-        .filter_map(|w| match w {
-            Work::Rendered(i) => set.resources.get(*i).map(|r| &r.id),
-            _ => None,
-        })
-        .chain(&kept)
-        .chain(&rewritten)
-        .collect();
-    // Everything else moves its live object into the diff, which edits it in place.
-    // Live objects no rendered one accounts for (delete candidates), counted while all are listed.
-    // Deletes in identity order (kind, then namespace and name), whatever order the source
-    // listed them in, so cluster and snapshot reports are identical.
-    let mut leftovers: Vec<ResourceId> = live
-        .iter()
-        .filter(|(id, _)| !rendered.contains(id))
-        .map(|(id, _)| id.clone())
-        .collect();
-    leftovers.sort_by(|a, b| {
-        (&a.group, &a.kind, &a.namespace, &a.name).cmp(&(&b.group, &b.kind, &b.namespace, &b.name))
-    });
+    // Every live object a rendered one accounts for is taken here (rewritten ones too),
+    // apart from versions kept as they are.
     let pairs: Vec<(Work, Option<Value>, Option<LiveObject>)> = work
         .into_iter()
         .zip(taken)
@@ -331,6 +304,17 @@ pub fn diff_session_filtered(
             (w, object, l)
         })
         .collect();
+    // Live objects no rendered one accounts for: delete candidates. Deletes in identity order
+    // (kind, then namespace and name), whatever order the source listed them in, so cluster
+    // and snapshot reports are identical.
+    let mut leftovers: Vec<ResourceId> = live
+        .untaken()
+        .filter(|id| !kept.contains(*id))
+        .cloned()
+        .collect();
+    leftovers.sort_by(|a, b| {
+        (&a.group, &a.kind, &a.namespace, &a.name).cmp(&(&b.group, &b.kind, &b.namespace, &b.name))
+    });
     let changes = super::par_map(pairs, |(w, object, l)| {
         // The usual case: a rendered object and a live one, compared in part where they can be.
         let (w, object, l) = match (w, object, l) {
@@ -423,6 +407,14 @@ pub fn diff_session_filtered(
         warnings: cfg.unsupported.iter().cloned().chain(unfound).collect(),
         mask_rules: cfg.mask_rules.clone(),
     })
+}
+
+/// The position in `all` of `r`, a reference into it: found by address, which costs nothing,
+/// where hashing 10,000 identities (four strings each, spread over the heap) costs much.
+fn position_of(all: &[Resource], r: &Resource) -> Option<usize> {
+    let offset = (r as *const Resource as usize).checked_sub(all.as_ptr() as usize)?;
+    let i = offset / std::mem::size_of::<Resource>().max(1);
+    all.get(i).filter(|x| std::ptr::eq(*x, r)).map(|_| i)
 }
 
 /// A resolved item with its rendered object found by position in the set.
@@ -672,6 +664,36 @@ fn diff_resource_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_found_by_address_only_in_their_own_list() {
+        let (set, _) = crate::diff::testing::set(&[
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}",
+        ]);
+        let all = &set.resources;
+        assert_eq!(position_of(all, &all[0]), Some(0));
+        assert_eq!(position_of(all, &all[1]), Some(1));
+        // An equal resource elsewhere is not one of them.
+        let copy = all[1].clone();
+        assert_eq!(position_of(all, &copy), None);
+        assert_eq!(position_of(&all[..1], &all[1]), None);
+    }
+
+    #[test]
+    fn untaken_lists_what_is_left() {
+        let y = |s: &str| -> Value { serde_yaml::from_str(s).unwrap() };
+        let mut live = LiveIndex::new(vec![
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: n}"),
+            y("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: n}"),
+        ]);
+        let a = live.iter().next().unwrap().0.clone();
+        assert_eq!(live.untaken().count(), 2);
+        assert!(live.take(&a).is_some());
+        let left: Vec<&ResourceId> = live.untaken().collect();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].name, "b");
+    }
 
     #[test]
     fn same_agrees_with_eq() {
