@@ -1,7 +1,7 @@
 //! kapp `Config` documents (`kapp.k14s.io/v1alpha1`): parsed from the rendered set, combined
 //! after kapp's built-in defaults. They are instructions to kapp, never resources to apply.
 
-use super::matcher::Matcher;
+use super::matcher::{KindPlan, Matcher, Plans};
 use super::path::Path;
 use crate::lookup::Lookup;
 use anyhow::{bail, Context, Result};
@@ -76,7 +76,15 @@ pub struct Config {
     pub template_rules: Vec<TemplateRule>,
     /// Rules kpipe cannot evaluate (ytt overlays in user Configs), described for the report.
     pub unsupported: Vec<String>,
+    /// The rules above decided per apiVersion and kind ([`Config::plan`]); started anew
+    /// whenever rules are added.
+    plans: Plans,
 }
+
+/// Rule lists in a [`Config::plan`].
+pub const PLAN_REBASE: usize = 0;
+pub const PLAN_OWNERSHIP_LABELS: usize = 1;
+pub const PLAN_LABEL_SCOPING: usize = 2;
 
 /// True for a document that is kapp configuration rather than a resource.
 pub fn is_config_doc(obj: &Value) -> bool {
@@ -125,11 +133,40 @@ impl Config {
                 }],
             },
         );
+        c.plans = Plans::default();
         c
+    }
+
+    /// The rebase, ownership-label and label-scoping rules decided for `obj`'s apiVersion
+    /// and kind, where those decide them ([`PLAN_REBASE`] and the others name the lists).
+    /// Rebase rules are left undecided when one of them may change apiVersion or kind.
+    pub fn plan(&self, obj: &Value) -> std::sync::Arc<KindPlan> {
+        self.plans.get(obj, || {
+            fn matchers<'a>(
+                m: impl Iterator<Item = &'a Vec<Matcher>>,
+            ) -> Option<Vec<&'a [Matcher]>> {
+                Some(m.map(Vec::as_slice).collect())
+            }
+            let kind_fixed = !self.rebase_rules.iter().any(|r| {
+                r.paths
+                    .iter()
+                    .any(|p| matches!(p.first_key(), Some("apiVersion" | "kind")))
+            });
+            vec![
+                if kind_fixed {
+                    matchers(self.rebase_rules.iter().map(|r| &r.matchers))
+                } else {
+                    None
+                },
+                matchers(self.ownership_label_rules.iter().map(|r| &r.matchers)),
+                matchers(self.label_scoping_rules.iter().map(|r| &r.matchers)),
+            ]
+        })
     }
 
     /// Appends one user Config document's rules.
     pub fn add_doc(&mut self, doc: &Value) -> Result<()> {
+        self.plans = Plans::default();
         let kind = doc.at("kind").and_then(Value::as_str).unwrap_or_default();
         if kind != "Config" {
             bail!("{CONFIG_API_VERSION} documents must be `kind: Config`, found `{kind}`");
@@ -570,6 +607,88 @@ mod tests {
 
     fn y(s: &str) -> Value {
         serde_yaml::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn plans_answer_as_the_matchers_do() {
+        use super::super::matcher::any_matches;
+        let objects = [
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: n}",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: n}\nspec: {clusterIP: ''}",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: sa}",
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: c}",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, annotations: {a: b}}",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}",
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {}}",
+            "kind: NoVersion\nmetadata: {name: x}",
+        ];
+        let mut cfg = Config::defaults();
+        // A user rule whose matchers an object's own fields decide (namespace, annotation).
+        cfg.add_doc(&y("apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- paths: [[spec]]\n  type: copy\n  sources: [existing]\n  resourceMatchers:\n  - hasAnnotationMatcher: {keys: [a]}\n  - kindNamespaceNameMatcher: {kind: ConfigMap, namespace: n, name: c}\nownershipLabelRules:\n- path: [spec, template, metadata, labels]\n  resourceMatchers: [{hasNamespaceMatcher: {}}]\n")).unwrap();
+        let lists: [(usize, Vec<&[Matcher]>); 3] = [
+            (
+                PLAN_REBASE,
+                cfg.rebase_rules
+                    .iter()
+                    .map(|r| r.matchers.as_slice())
+                    .collect(),
+            ),
+            (
+                PLAN_OWNERSHIP_LABELS,
+                cfg.ownership_label_rules
+                    .iter()
+                    .map(|r| r.matchers.as_slice())
+                    .collect(),
+            ),
+            (
+                PLAN_LABEL_SCOPING,
+                cfg.label_scoping_rules
+                    .iter()
+                    .map(|r| r.matchers.as_slice())
+                    .collect(),
+            ),
+        ];
+        // Twice: made, then taken from the cache.
+        for _ in 0..2 {
+            for o in objects.iter().map(|o| y(o)) {
+                let plan = cfg.plan(&o);
+                for (n, rules) in &lists {
+                    for (i, ms) in rules.iter().enumerate() {
+                        let d = plan.list(*n);
+                        assert_eq!(d.matches(i, ms, &o), any_matches(ms, &o), "{o:?} {n} {i}");
+                        // What matches may match.
+                        assert!(!any_matches(ms, &o) || d.may(i, ms, &o), "{o:?} {n} {i}");
+                    }
+                }
+            }
+        }
+        // Rules added after a plan was made are in the next one.
+        let o = y(objects[5]);
+        assert!(!cfg
+            .plan(&o)
+            .list(PLAN_REBASE)
+            .may(cfg.rebase_rules.len(), &[], &o));
+        cfg.add_doc(&y("apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- paths: [[data]]\n  type: remove\n  resourceMatchers: [{apiVersionKindMatcher: {apiVersion: v1, kind: ConfigMap}}]\n")).unwrap();
+        let last = cfg.rebase_rules.len() - 1;
+        let ms = &cfg.rebase_rules[last].matchers;
+        assert!(cfg.plan(&o).list(PLAN_REBASE).matches(last, ms, &o));
+        // A rule that may change apiVersion or kind leaves rebase rules undecided: the
+        // ServiceAccount rule (decided "no" for a ConfigMap) is then asked of the object,
+        // here with a stand-in matcher that matches everything.
+        let sa = cfg
+            .rebase_rules
+            .iter()
+            .position(|r| r.kind == RebaseKind::ServiceAccountTokens)
+            .unwrap();
+        assert!(!cfg
+            .plan(&o)
+            .list(PLAN_REBASE)
+            .matches(sa, &[Matcher::All], &o));
+        cfg.add_doc(&y("apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- paths: [[kind]]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{allMatcher: {}}]\n")).unwrap();
+        assert!(cfg
+            .plan(&o)
+            .list(PLAN_REBASE)
+            .matches(sa, &[Matcher::All], &o));
     }
 
     #[test]

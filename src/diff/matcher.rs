@@ -279,6 +279,118 @@ pub fn any_matches(ms: &[Matcher], obj: &Value) -> bool {
     ms.iter().any(|m| m.matches_subject(&s))
 }
 
+/// Whether a rule's matcher list matches objects of one apiVersion and kind (`Some`), when
+/// those alone decide it; `None` when each object must be asked.
+fn decide_list(ms: &[Matcher], s: &Subject) -> Option<bool> {
+    let mut undecided = false;
+    for m in ms {
+        match m.decided(s) {
+            Some(true) => return Some(true),
+            None => undecided = true,
+            Some(false) => {}
+        }
+    }
+    (!undecided).then_some(false)
+}
+
+/// One rule list's matchers decided for one apiVersion and kind, rule by rule (see
+/// [`Plans`]). Empty: every object is asked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Decided<'a>(&'a [Option<bool>]);
+
+impl Decided<'_> {
+    /// Whether rule `i`, whose matchers are `ms`, applies to `obj`.
+    pub fn matches(&self, i: usize, ms: &[Matcher], obj: &Value) -> bool {
+        match self.0.get(i) {
+            Some(Some(b)) => *b,
+            _ => any_matches(ms, obj),
+        }
+    }
+
+    /// Whether rule `i` may apply, whatever objects of this kind hold (false only when
+    /// their apiVersion and kind rule it out).
+    pub fn may(&self, i: usize, ms: &[Matcher], obj: &Value) -> bool {
+        match self.0.get(i) {
+            Some(d) => *d != Some(false),
+            None => MayMatch::of(obj).rule(ms),
+        }
+    }
+}
+
+/// The rule lists of a Config decided for one apiVersion and kind: kapp's defaults hold
+/// dozens of apiVersion/kind matchers, asked about every object otherwise, though objects
+/// of one kind get the same answers.
+#[derive(Debug, Default)]
+pub struct KindPlan {
+    lists: Vec<Vec<Option<bool>>>,
+}
+
+impl KindPlan {
+    /// The decisions for list `n` (in the order given to [`Plans::get`]).
+    pub fn list(&self, n: usize) -> Decided<'_> {
+        Decided(self.lists.get(n).map(Vec::as_slice).unwrap_or_default())
+    }
+}
+
+/// [`KindPlan`]s by apiVersion and kind, worked out when first asked for. The rules must not
+/// change once a plan is made (the owner starts a new cache when they do).
+#[derive(Default)]
+pub struct Plans {
+    by_kind: std::sync::RwLock<Vec<(String, String, std::sync::Arc<KindPlan>)>>,
+}
+
+impl Clone for Plans {
+    /// A copy starts empty (plans are a cache).
+    fn clone(&self) -> Plans {
+        Plans::default()
+    }
+}
+
+impl std::fmt::Debug for Plans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Plans")
+    }
+}
+
+impl Plans {
+    /// The plan for `obj`'s apiVersion and kind over the rule lists `lists` yields (each a
+    /// list of rules' matcher lists; `None` for a list whose rules must ask every object).
+    pub fn get<'m>(
+        &self,
+        obj: &Value,
+        lists: impl FnOnce() -> Vec<Option<Vec<&'m [Matcher]>>>,
+    ) -> std::sync::Arc<KindPlan> {
+        let s = Subject::of(obj);
+        let found = |v: &[(String, String, std::sync::Arc<KindPlan>)]| {
+            v.iter()
+                .find(|(a, k, _)| a == s.api_version && k == s.kind)
+                .map(|(_, _, p)| std::sync::Arc::clone(p))
+        };
+        if let Some(p) = found(&self.by_kind.read().unwrap_or_else(|e| e.into_inner())) {
+            return p;
+        }
+        let plan = std::sync::Arc::new(KindPlan {
+            lists: lists()
+                .into_iter()
+                .map(|l| {
+                    l.map(|rules| rules.iter().map(|ms| decide_list(ms, &s)).collect())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        });
+        let mut all = self.by_kind.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = found(&all) {
+            return p;
+        }
+        all.push((
+            s.api_version.to_string(),
+            s.kind.to_string(),
+            std::sync::Arc::clone(&plan),
+        ));
+        plan
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! Turning a (new, live) pair into the two sides kapp compares: bookkeeping annotations and
 //! excluded fields removed, the new object rebased onto the live one.
 
-use super::config::{Config, PathRule, RebaseKind, RebaseRule, Source};
-use super::matcher::any_matches;
+use super::config::{Config, PathRule, RebaseKind, RebaseRule, Source, PLAN_REBASE};
+use super::matcher::{any_matches, Decided};
 use crate::lookup::Lookup;
 use serde_yaml::{Mapping, Value};
 
@@ -80,14 +80,19 @@ pub fn exclude(obj: &mut Value, rules: &[PathRule]) {
 /// aside just before the first rule changes it; rules rarely touch more than `metadata`, so
 /// the bulk of an object (`spec`, `data`) is never copied.
 pub fn rebase(new: Value, existing: &Value, rules: &[RebaseRule]) -> Value {
+    rebase_decided(new, existing, rules, Decided::default())
+}
+
+/// [`rebase`], with the rules' matchers decided ahead where `decided` says.
+fn rebase_decided(new: Value, existing: &Value, rules: &[RebaseRule], decided: Decided) -> Value {
     let mut cur = new;
     // `before` holds the untouched value of every field in `touched` (absent ones are absent).
     let mut before = Value::Mapping(Mapping::new());
     let mut touched: Vec<&str> = Vec::new();
     // Whole fields moved aside (not copied) because this rule replaces or removes them.
     let mut moved: Vec<&str> = Vec::new();
-    for r in rules {
-        if !any_matches(&r.matchers, &cur) {
+    for (i, r) in rules.iter().enumerate() {
+        if !decided.matches(i, &r.matchers, &cur) {
             continue;
         }
         moved.clear();
@@ -228,7 +233,8 @@ pub fn live_side(live: Value, cfg: &Config) -> Value {
 pub fn new_side(new: Value, l: &Value, cfg: &Config) -> Value {
     let mut n = new;
     strip_history(&mut n);
-    let mut right = rebase(n, l, &cfg.rebase_rules);
+    let plan = cfg.plan(&n);
+    let mut right = rebase_decided(n, l, &cfg.rebase_rules, plan.list(PLAN_REBASE));
     strip_history(&mut right);
     exclude(&mut right, &cfg.existing_exclusions);
     strip_server_metadata(&mut right);
@@ -256,9 +262,10 @@ pub fn live_fields_read<'c>(new: &Value, cfg: &'c Config) -> Option<Vec<&'c str>
     }) {
         return None;
     }
-    let may = super::matcher::MayMatch::of(new);
-    for r in &cfg.rebase_rules {
-        if !may.rule(&r.matchers) {
+    let plan = cfg.plan(new);
+    let may = plan.list(PLAN_REBASE);
+    for (i, r) in cfg.rebase_rules.iter().enumerate() {
+        if !may.may(i, &r.matchers, new) {
             continue;
         }
         // Rebase matchers look at the new side as rebased so far, which holds what the live

@@ -2,7 +2,6 @@
 //! a live object, and which live objects are kapp's own leftovers (deletes) or transient.
 
 use super::config::Config;
-use super::matcher::any_matches;
 use crate::live::Meta;
 use crate::manifest::ResourceId;
 use md5::{Digest, Md5};
@@ -89,15 +88,18 @@ pub fn insert_labels(obj: &mut Value, id: &ResourceId, key: &str, value: &str, c
         labels.insert(k.clone(), v.clone());
     }
     // Rules match the object as rendered, before any insertion.
-    let owning: Vec<&super::config::PathRule> = cfg
-        .ownership_label_rules
-        .iter()
-        .filter(|r| any_matches(&r.matchers, obj))
+    let plan = cfg.plan(obj);
+    let (owns, scopes) = (
+        plan.list(super::config::PLAN_OWNERSHIP_LABELS),
+        plan.list(super::config::PLAN_LABEL_SCOPING),
+    );
+    let owning: Vec<&super::config::PathRule> = (cfg.ownership_label_rules.iter().enumerate())
+        .filter(|(i, r)| owns.matches(*i, &r.matchers, obj))
+        .map(|(_, r)| r)
         .collect();
-    let scoping: Vec<&super::config::PathRule> = cfg
-        .label_scoping_rules
-        .iter()
-        .filter(|r| any_matches(&r.matchers, obj))
+    let scoping: Vec<&super::config::PathRule> = (cfg.label_scoping_rules.iter().enumerate())
+        .filter(|(i, r)| scopes.matches(*i, &r.matchers, obj))
+        .map(|(_, r)| r)
         .collect();
     for r in owning {
         for p in &r.paths {
