@@ -741,6 +741,23 @@ impl<R: Read> Reader<R> {
             write_json_string(out, &key);
             out.push(b':');
             if r.next_is(b'"')? {
+                // Most values have no escapes and end in the buffer: copied as they are,
+                // noted from there (as `copy_string` does, without a `String` between).
+                let start = r.pos + 1;
+                if let Some(off) = quote_or_backslash(&r.buf[start..r.end]) {
+                    if r.buf[start + off] == b'"' {
+                        let raw = &r.buf[start..start + off];
+                        let v = text(raw)?;
+                        out.push(b'"');
+                        out.extend_from_slice(raw);
+                        out.push(b'"');
+                        r.heads
+                            .entry(map, &key, Some(v))
+                            .map_err(|_| Error(TOO_LARGE.into()))?;
+                        r.pos = start + off + 1;
+                        return Ok(());
+                    }
+                }
                 let v = r.string()?;
                 write_json_string(out, &v);
                 r.note(|h| h.entry(map, &key, Some(&v)))
