@@ -744,10 +744,10 @@ impl<R: Read> Reader<R> {
                 // Most values have no escapes and end in the buffer: copied as they are,
                 // noted from there (as `copy_string` does, without a `String` between).
                 let start = r.pos + 1;
-                if let Some(off) = quote_or_backslash(&r.buf[start..r.end]) {
+                if let Some((off, plain)) = quote_or_backslash_plain(&r.buf[start..r.end]) {
                     if r.buf[start + off] == b'"' {
                         let raw = &r.buf[start..start + off];
-                        let v = text(raw)?;
+                        let v = checked(raw, plain)?;
                         out.push(b'"');
                         out.extend_from_slice(raw);
                         out.push(b'"');
@@ -838,10 +838,10 @@ impl<R: Read> Reader<R> {
     /// no escapes and ends in the buffer (most do), else decoded and written again.
     fn copy_string(&mut self, out: &mut Vec<u8>) -> Res<()> {
         let start = self.pos + 1;
-        if let Some(off) = quote_or_backslash(&self.buf[start..self.end]) {
+        if let Some((off, plain)) = quote_or_backslash_plain(&self.buf[start..self.end]) {
             if self.buf[start + off] == b'"' {
                 let raw = &self.buf[start..start + off];
-                text(raw)?;
+                checked(raw, plain)?;
                 out.push(b'"');
                 out.extend_from_slice(raw);
                 out.push(b'"');
@@ -925,13 +925,15 @@ impl<R: Read> Reader<R> {
         let mut start = self.pos;
         let mut search = start;
         loop {
-            match quote_or_backslash(&self.buf[search..self.end]) {
-                Some(off) if self.buf[search + off] == b'"' => {
+            match quote_or_backslash_plain(&self.buf[search..self.end]) {
+                Some((off, plain)) if self.buf[search + off] == b'"' => {
                     let end = search + off;
                     self.pos = end + 1;
-                    return utf8(&self.buf[start..end]);
+                    // `plain` covers `search..end`, all of it unless the buffer was refilled.
+                    return checked(&self.buf[start..end], plain && search == start)
+                        .map(str::to_string);
                 }
-                Some(off) => {
+                Some((off, _)) => {
                     let mut out = utf8(&self.buf[start..search + off])?;
                     self.pos = search + off;
                     return self.string_escaped(&mut out).map(|()| out);
@@ -1223,6 +1225,16 @@ fn utf8(bytes: &[u8]) -> Res<String> {
     text(bytes).map(str::to_string)
 }
 
+/// [`text`], unless `plain` says the bytes are known to be printable ASCII already.
+#[inline]
+fn checked(bytes: &[u8], plain: bool) -> Res<&str> {
+    if plain {
+        // SAFETY: every byte is below 0x80 (`quote_or_backslash_plain`), and ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    text(bytes)
+}
+
 /// The raw bytes of a string without escapes, checked as JSON requires.
 fn text(bytes: &[u8]) -> Res<&str> {
     // One pass for control characters and non-ASCII bytes; no early exit, so it vectorises.
@@ -1276,6 +1288,47 @@ fn to_escape(hay: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
         .map(|p| i + p)
+}
+
+/// [`quote_or_backslash`], and whether every byte before the one found is printable ASCII
+/// (neither a control character nor above 0x7f): a string that is needs no other check. False
+/// where that was not looked at (bytes after the last 16-byte step): the caller checks them.
+#[inline]
+fn quote_or_backslash_plain(hay: &[u8]) -> Option<(usize, bool)> {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `hay` (unaligned).
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let control = _mm_set1_epi8(0x1f);
+            let mut plain = true;
+            while i + 16 <= hay.len() {
+                let v = _mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>());
+                let hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+                let mask = _mm_movemask_epi8(hits) as u32;
+                // Top bits: bytes above 0x7f, and (all ones) those up to 0x1f.
+                let low = _mm_cmpeq_epi8(_mm_max_epu8(v, control), control);
+                let odd = _mm_movemask_epi8(_mm_or_si128(v, low)) as u32;
+                if mask != 0 {
+                    let at = mask.trailing_zeros();
+                    let before = (1u32 << at) - 1;
+                    return Some((i + at as usize, plain && odd & before == 0));
+                }
+                plain &= odd == 0;
+                i += 16;
+            }
+        }
+    }
+    hay[i..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|p| (i + p, false))
 }
 
 /// The first `"` or `\` in `hay`: where a JSON string ends or has an escape. Inline and 16
@@ -1783,6 +1836,35 @@ mod tests {
     }
 
     #[test]
+    fn plain_strings_known_as_such() {
+        // Every length around the 16-byte steps, an odd byte at every place before the end.
+        for len in 0..50 {
+            for odd_at in 0..=len {
+                for odd in [0x01u8, 0x1f, 0x7f, 0x80, 0xC3, 0xFF, b' '] {
+                    let mut hay = vec![b'a'; len];
+                    if odd_at < len {
+                        hay[odd_at] = odd;
+                    }
+                    hay.push(b'"');
+                    hay.extend_from_slice(&[0xFF; 20]);
+                    let (at, plain) = quote_or_backslash_plain(&hay).unwrap();
+                    assert_eq!(at, len);
+                    let printable = hay[..len].iter().all(|&b| (0x20..0x80).contains(&b));
+                    // Never plain when it is not; plain whenever a 16-byte step saw it all.
+                    assert!(!plain || printable, "{len} {odd_at} {odd}");
+                    if printable && len + 16 <= hay.len() {
+                        assert!(plain, "{len} {odd_at} {odd}");
+                    }
+                    assert_eq!(
+                        quote_or_backslash_plain(&hay).map(|(i, _)| i),
+                        quote_or_backslash(&hay)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn quote_or_backslash_finds_the_first_of_either() {
         // Every length around the 16-byte steps, the hit at every place or nowhere.
         for len in 0..50 {
@@ -1975,6 +2057,28 @@ mod tests {
             (b"{\"a\": \"\\ud800\"}", "unpaired surrogate"),
             (b"{\"a\": \"\xff\"}", "invalid UTF-8"),
             (b"{\"a\": \"\x01\"}", "control character"),
+            // The same with 16 bytes and more after them (read 16 at a time), in a plain
+            // value, a List item's copied body and its copied labels.
+            (
+                b"{\"a\": \"x\xffy\", \"padding-padding-padding\": 1}",
+                "invalid UTF-8",
+            ),
+            (
+                b"{\"a\": \"x\x1fy\", \"padding-padding-padding\": 1}",
+                "control character",
+            ),
+            (
+                b"{\"kind\": \"List\", \"items\": [{\"kind\": \"K\", \"data\": {\"a\": \"\xc3(\"}, \"padding-padding\": 1}]}",
+                "invalid UTF-8",
+            ),
+            (
+                b"{\"kind\": \"List\", \"items\": [{\"kind\": \"K\", \"metadata\": {\"labels\": {\"a\": \"\x02\"}}, \"padding-padding\": 1}]}",
+                "control character",
+            ),
+            (
+                b"{\"kind\": \"List\", \"items\": [{\"kind\": \"K\", \"metadata\": {\"labels\": {\"a\": \"\x80\"}}, \"padding-padding\": 1}]}",
+                "invalid UTF-8",
+            ),
             (b"{\"a\" 1}", "expected `:`"),
             (b"{\"a\": 1 \"b\": 2}", "expected `,` or `}`"),
             (b"[1 2]", "expected `,` or `]`"),
