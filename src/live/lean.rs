@@ -1256,38 +1256,7 @@ fn text(bytes: &[u8]) -> Res<&str> {
 /// The first byte of `hay` a JSON string writes escaped: `"`, `\` or a control character.
 #[inline]
 fn to_escape(hay: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
-            _mm_or_si128, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `hay` (unaligned).
-        unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let control = _mm_set1_epi8(0x1f);
-            while i + 16 <= hay.len() {
-                let v = _mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>());
-                // Unsigned `v <= 0x1f` is `max(v, 0x1f) == 0x1f`.
-                let low = _mm_cmpeq_epi8(_mm_max_epu8(v, control), control);
-                let hits = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                    low,
-                );
-                let mask = _mm_movemask_epi8(hits) as u32;
-                if mask != 0 {
-                    return Some(i + mask.trailing_zeros() as usize);
-                }
-                i += 16;
-            }
-        }
-    }
-    hay[i..]
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|p| i + p)
+    scan_string(hay, true).map(|(i, _)| i)
 }
 
 /// [`quote_or_backslash`], and whether every byte before the one found is printable ASCII
@@ -1295,6 +1264,23 @@ fn to_escape(hay: &[u8]) -> Option<usize> {
 /// where that was not looked at (bytes after the last 16-byte step): the caller checks them.
 #[inline]
 fn quote_or_backslash_plain(hay: &[u8]) -> Option<(usize, bool)> {
+    scan_string(hay, false)
+}
+
+/// The first `"` or `\` in `hay`: where a JSON string ends or has an escape. Inline and 16
+/// bytes at a time: the runs between escapes are short (kapp's `original` annotation is JSON
+/// escaped every few bytes), and `memchr2`'s call and dispatch cost more than such a run.
+#[inline]
+fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
+    scan_string(hay, false).map(|(i, _)| i)
+}
+
+/// The first `"` or `\` in `hay` (or control character, with `control`), and whether the
+/// bytes before it are printable ASCII as far as the 16-byte steps saw them (see
+/// [`quote_or_backslash_plain`]). Callers that do not ask for the second lose its work when
+/// this is inlined.
+#[inline(always)]
+fn scan_string(hay: &[u8], control: bool) -> Option<(usize, bool)> {
     let mut i = 0;
     #[cfg(target_arch = "x86_64")]
     {
@@ -1306,14 +1292,18 @@ fn quote_or_backslash_plain(hay: &[u8]) -> Option<(usize, bool)> {
         unsafe {
             let quote = _mm_set1_epi8(b'"' as i8);
             let backslash = _mm_set1_epi8(b'\\' as i8);
-            let control = _mm_set1_epi8(0x1f);
+            let top_control = _mm_set1_epi8(0x1f);
             let mut plain = true;
             while i + 16 <= hay.len() {
                 let v = _mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>());
-                let hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+                // Unsigned `v <= 0x1f` is `max(v, 0x1f) == 0x1f`.
+                let low = _mm_cmpeq_epi8(_mm_max_epu8(v, top_control), top_control);
+                let mut hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+                if control {
+                    hits = _mm_or_si128(hits, low);
+                }
                 let mask = _mm_movemask_epi8(hits) as u32;
                 // Top bits: bytes above 0x7f, and (all ones) those up to 0x1f.
-                let low = _mm_cmpeq_epi8(_mm_max_epu8(v, control), control);
                 let odd = _mm_movemask_epi8(_mm_or_si128(v, low)) as u32;
                 if mask != 0 {
                     let at = mask.trailing_zeros();
@@ -1327,41 +1317,8 @@ fn quote_or_backslash_plain(hay: &[u8]) -> Option<(usize, bool)> {
     }
     hay[i..]
         .iter()
-        .position(|&b| b == b'"' || b == b'\\')
+        .position(|&b| b == b'"' || b == b'\\' || (control && b < 0x20))
         .map(|p| (i + p, false))
-}
-
-/// The first `"` or `\` in `hay`: where a JSON string ends or has an escape. Inline and 16
-/// bytes at a time: the runs between escapes are short (kapp's `original` annotation is JSON
-/// escaped every few bytes), and `memchr2`'s call and dispatch cost more than such a run.
-#[inline]
-fn quote_or_backslash(hay: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `hay` (unaligned).
-        unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            while i + 16 <= hay.len() {
-                let v = _mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>());
-                let hits = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
-                let mask = _mm_movemask_epi8(hits) as u32;
-                if mask != 0 {
-                    return Some(i + mask.trailing_zeros() as usize);
-                }
-                i += 16;
-            }
-        }
-    }
-    hay[i..]
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|p| i + p)
 }
 
 /// How many whitespace bytes `rest` starts with; `None` when it is all whitespace. Pretty
