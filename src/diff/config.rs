@@ -147,13 +147,8 @@ impl Config {
             ) -> Option<Vec<&'a [Matcher]>> {
                 Some(m.map(Vec::as_slice).collect())
             }
-            let kind_fixed = !self.rebase_rules.iter().any(|r| {
-                r.paths
-                    .iter()
-                    .any(|p| matches!(p.first_key(), Some("apiVersion" | "kind")))
-            });
             vec![
-                if kind_fixed {
+                if !self.rebase_may_change_kind() {
                     matchers(self.rebase_rules.iter().map(|r| &r.matchers))
                 } else {
                     None
@@ -161,6 +156,16 @@ impl Config {
                 matchers(self.ownership_label_rules.iter().map(|r| &r.matchers)),
                 matchers(self.label_scoping_rules.iter().map(|r| &r.matchers)),
             ]
+        })
+    }
+
+    /// Whether a rebase rule may change `apiVersion` or `kind`: matchers, which look at
+    /// those, are then not decided ahead of rebasing.
+    pub fn rebase_may_change_kind(&self) -> bool {
+        self.rebase_rules.iter().any(|r| {
+            r.paths
+                .iter()
+                .any(|p| matches!(p.first_key(), Some("apiVersion" | "kind")))
         })
     }
 

@@ -279,20 +279,6 @@ pub fn any_matches(ms: &[Matcher], obj: &Value) -> bool {
     ms.iter().any(|m| m.matches_subject(&s))
 }
 
-/// Whether a rule's matcher list matches objects of one apiVersion and kind (`Some`), when
-/// those alone decide it; `None` when each object must be asked.
-fn decide_list(ms: &[Matcher], s: &Subject) -> Option<bool> {
-    let mut undecided = false;
-    for m in ms {
-        match m.decided(s) {
-            Some(true) => return Some(true),
-            None => undecided = true,
-            Some(false) => {}
-        }
-    }
-    (!undecided).then_some(false)
-}
-
 /// One rule list's matchers decided for one apiVersion and kind, rule by rule (see
 /// [`Plans`]). Empty: every object is asked.
 #[derive(Debug, Clone, Copy, Default)]
@@ -373,7 +359,8 @@ impl Plans {
             lists: lists()
                 .into_iter()
                 .map(|l| {
-                    l.map(|rules| rules.iter().map(|ms| decide_list(ms, &s)).collect())
+                    // A rule's list matches when any entry does.
+                    l.map(|rules| rules.iter().map(|ms| all_or_any(ms, &s, true)).collect())
                         .unwrap_or_default()
                 })
                 .collect(),

@@ -255,11 +255,7 @@ pub fn live_fields_read<'c>(new: &Value, cfg: &'c Config) -> Option<Vec<&'c str>
     };
     let mut fields = Vec::new();
     // Matchers are decided by apiVersion and kind, which no rule may then change.
-    if cfg.rebase_rules.iter().any(|r| {
-        r.paths
-            .iter()
-            .any(|p| matches!(p.first_key(), Some("apiVersion" | "kind")))
-    }) {
+    if cfg.rebase_may_change_kind() {
         return None;
     }
     let plan = cfg.plan(new);
