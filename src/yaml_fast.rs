@@ -71,6 +71,51 @@ struct Fast<'a> {
     eol_cache: std::cell::Cell<(usize, usize)>,
 }
 
+/// A block mapping key found by `Fast::key_at`.
+enum Key {
+    /// A plain key ending (before trailing blanks) at this index.
+    Plain(usize),
+    /// A quoted key, unescaped.
+    Quoted(String),
+}
+
+/// The first `:`, `#` or tab in `b[from..end]` (`end` at most `b.len()`): the bytes that can
+/// end or spoil a plain key. 16 bytes at a time: a key such as `app.kubernetes.io/name` is one
+/// or two steps instead of a test per byte.
+#[inline(always)]
+fn key_stop(b: &[u8], mut i: usize, end: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `b` (unaligned).
+        unsafe {
+            let colon = _mm_set1_epi8(b':' as i8);
+            let hash = _mm_set1_epi8(b'#' as i8);
+            let tab = _mm_set1_epi8(b'\t' as i8);
+            while i < end && i + 16 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                let hits = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, hash)),
+                    _mm_cmpeq_epi8(v, tab),
+                );
+                let mask = _mm_movemask_epi8(hits) as u32;
+                if mask != 0 {
+                    let at = i + mask.trailing_zeros() as usize;
+                    return (at < end).then_some(at);
+                }
+                i += 16;
+            }
+        }
+    }
+    b.get(i..end)?
+        .iter()
+        .position(|&c| matches!(c, b':' | b'#' | b'\t'))
+        .map(|p| i + p)
+}
+
 fn is_flow(c: u8) -> bool {
     matches!(c, b',' | b'[' | b']' | b'{' | b'}')
 }
@@ -224,7 +269,7 @@ impl<'a> Fast<'a> {
         if self.is_dash(s) {
             return self.seq_entries(indent, s, false, 0);
         }
-        if self.scan_key(s)?.is_some() {
+        if self.is_key(s)? {
             return self.map_entries(indent, s, 0);
         }
         self.inline_value(s, None, 0)
@@ -253,6 +298,21 @@ impl<'a> Fast<'a> {
     /// Reads a block mapping key starting at `s`: `Some(Some((key, index after ':')))` for a key,
     /// `Some(None)` when the line holds no key (a scalar or something else), `None` to bail.
     fn scan_key(&self, s: usize) -> Option<Option<(Value, usize)>> {
+        Some(self.key_at(s)?.map(|(k, after)| {
+            let key = match k {
+                Key::Plain(j) => self.trim_end(s, j).to_owned(),
+                Key::Quoted(k) => k,
+            };
+            (Value::String(key), after)
+        }))
+    }
+
+    /// Whether a block mapping key starts at `s` (as [`Self::scan_key`], building no key).
+    fn is_key(&self, s: usize) -> Option<bool> {
+        Some(self.key_at(s)?.is_some())
+    }
+
+    fn key_at(&self, s: usize) -> Option<Option<(Key, usize)>> {
         let e = self.eol(s);
         match self.byte(s) {
             Some(b'"' | b'\'') => {
@@ -263,7 +323,7 @@ impl<'a> Fast<'a> {
                 }
                 if q < e && self.b[q] == b':' {
                     if (q + 1 == e || self.b[q + 1] == b' ') && q - s <= MAX_KEY_LEN {
-                        return Some(Some((Value::String(k), q + 1)));
+                        return Some(Some((Key::Quoted(k), q + 1)));
                     }
                     return None;
                 }
@@ -273,26 +333,26 @@ impl<'a> Fast<'a> {
                 Some(None)
             }
             _ if self.plain_start_ok(s, e) => {
-                let mut j = s;
-                loop {
-                    if j >= e {
+                // `s` holds none of `:`, `#` or a tab (`plain_start_ok`), so `j > s` below.
+                let mut from = s;
+                let j = loop {
+                    let Some(j) = key_stop(self.b, from, e) else {
                         return Some(None);
-                    }
+                    };
                     match self.b[j] {
                         b'\t' => return None,
-                        b':' if j + 1 == e || self.b[j + 1] == b' ' => break,
+                        b':' if j + 1 == e || self.b[j + 1] == b' ' => break j,
                         b'#' if self.b[j - 1] == b' ' => return Some(None),
-                        _ => j += 1,
+                        _ => from = j + 1,
                     }
-                }
+                };
                 if j - s > MAX_KEY_LEN {
                     return None;
                 }
-                let k = self.trim_end(s, j);
-                if k == "<<" {
+                if self.trim_end(s, j) == "<<" {
                     return None;
                 }
-                Some(Some((Value::String(k.to_owned()), j + 1)))
+                Some(Some((Key::Plain(j), j + 1)))
             }
             _ => Some(None),
         }
@@ -405,7 +465,7 @@ impl<'a> Fast<'a> {
             if self.is_dash(v) {
                 return self.seq_entries(c, v, false, depth);
             }
-            if self.scan_key(v)?.is_some() {
+            if self.is_key(v)? {
                 return self.map_entries(c, v, depth);
             }
         }
@@ -951,6 +1011,42 @@ mod tests {
         same("---");
         same("a: 1\n...\nb: 2\n");
         same("--- # c\n...\n...\n");
+    }
+
+    /// Plain keys of every length up to 40, with a `:`, `#` or tab inside or after them at
+    /// every position, either side of the 16-byte steps of `key_stop`: the fast path reads
+    /// them as the slow path does, or leaves them to it.
+    #[test]
+    fn keys_found_at_every_length_and_position() {
+        let mut texts = Vec::new();
+        for n in 1..40 {
+            let key: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            for tail in [": v", ":", ":x: v", " # c", "#x: v", " :v"] {
+                texts.push(format!("{key}{tail}\n"));
+                texts.push(format!("- {key}{tail}\n"));
+                texts.push(format!("top:\n  {key}{tail}\n  z: 1\n"));
+            }
+            for at in 1..n {
+                for c in [":", "#", "\t", " #", ": "] {
+                    let (a, b) = key.split_at(at);
+                    texts.push(format!("{a}{c}{b}: v\nq: 1\n"));
+                }
+            }
+        }
+        for t in texts {
+            let slow = parse_stream_slow(&t, Limits::default());
+            match parse_stream_fast(&t, Limits::default()) {
+                None => {}
+                Some(fast) => {
+                    let (fast, slow) = (fast.unwrap(), slow.expect(&t));
+                    let values = |d: &[Doc]| d.iter().map(|d| d.value.clone()).collect::<Vec<_>>();
+                    assert_eq!(values(&fast), values(&slow), "{t:?}");
+                }
+            }
+        }
+        // The common shapes stay on the fast path.
+        same("app.kubernetes.io/part-of-a-very-long-name: x\nb: 1\n");
+        same("- name: a:b#c\n  value: '1'\n");
     }
 
     #[test]
