@@ -37,8 +37,10 @@ pub fn parse_stream_fast(text: &str, limits: Limits) -> Option<Result<Vec<Doc>, 
         line: 1,
         limits,
         nodes: 0,
-        entries: Vec::new(),
-        items: Vec::new(),
+        // Room for a typical document's widest mapping and list, so the scratch stacks of a
+        // parse (one per document in a diff) are not grown entry by entry.
+        entries: Vec::with_capacity(32),
+        items: Vec::with_capacity(16),
         eol_cache: std::cell::Cell::new((usize::MAX, 0)),
     };
     p.stream().map(Ok)
@@ -168,6 +170,17 @@ impl<'a> Fast<'a> {
             }
             let e = self.eol(self.pos);
             let mut i = self.pos;
+            // Indentation 8 bytes at a time (little-endian: the lowest byte that is not a
+            // space is the first), then byte by byte before the line's end.
+            const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+            while let Some(word) = self.b.get(i..i + 8).filter(|_| i + 8 <= e) {
+                let other = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ SPACES;
+                if other != 0 {
+                    i += (other.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
             while i < e && self.b[i] == b' ' {
                 i += 1;
             }
