@@ -81,7 +81,7 @@ enum Key {
     Quoted(String),
 }
 
-/// The first `:`, `#` or tab in `b[from..end]` (`end` at most `b.len()`): the bytes that can
+/// The first `:`, `#` or tab in `b[i..end]` (`end` at most `b.len()`): the bytes that can
 /// end or spoil a plain key. 16 bytes at a time: a key such as `app.kubernetes.io/name` is one
 /// or two steps instead of a test per byte.
 #[inline(always)]
@@ -1026,7 +1026,7 @@ mod tests {
         same("--- # c\n...\n...\n");
     }
 
-    /// Plain keys of every length up to 40, with a `:`, `#` or tab inside or after them at
+    /// Plain keys of 1 to 39 bytes, with a `:`, `#` or tab inside or after them at
     /// every position, either side of the 16-byte steps of `key_stop`: the fast path reads
     /// them as the slow path does, or leaves them to it.
     #[test]
