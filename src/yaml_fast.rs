@@ -74,9 +74,9 @@ struct Fast<'a> {
 }
 
 /// A block mapping key found by `Fast::key_at`.
-enum Key {
-    /// A plain key ending (before trailing blanks) at this index.
-    Plain(usize),
+enum Key<'a> {
+    /// A plain key, without trailing blanks.
+    Plain(&'a str),
     /// A quoted key, unescaped.
     Quoted(String),
 }
@@ -313,7 +313,7 @@ impl<'a> Fast<'a> {
     fn scan_key(&self, s: usize) -> Option<Option<(Value, usize)>> {
         Some(self.key_at(s)?.map(|(k, after)| {
             let key = match k {
-                Key::Plain(j) => self.trim_end(s, j).to_owned(),
+                Key::Plain(k) => k.to_owned(),
                 Key::Quoted(k) => k,
             };
             (Value::String(key), after)
@@ -325,7 +325,7 @@ impl<'a> Fast<'a> {
         Some(self.key_at(s)?.is_some())
     }
 
-    fn key_at(&self, s: usize) -> Option<Option<(Key, usize)>> {
+    fn key_at(&self, s: usize) -> Option<Option<(Key<'a>, usize)>> {
         let e = self.eol(s);
         match self.byte(s) {
             Some(b'"' | b'\'') => {
@@ -362,10 +362,11 @@ impl<'a> Fast<'a> {
                 if j - s > MAX_KEY_LEN {
                     return None;
                 }
-                if self.trim_end(s, j) == "<<" {
+                let k = self.trim_end(s, j);
+                if k == "<<" {
                     return None;
                 }
-                Some(Some((Key::Plain(j), j + 1)))
+                Some(Some((Key::Plain(k), j + 1)))
             }
             _ => Some(None),
         }
