@@ -348,7 +348,7 @@ fn push_path_rules(out: &mut Vec<PathRule>, v: &Value, what: &str) -> Result<()>
 fn default_doc() -> Value {
     // kpipe's own parser (yaml-rust2: the text's anchor keeps it off the fast path): every
     // diff reads this before the comparing starts, and serde_yaml's libyaml took 9.5 M
-    // instructions over it, twice what this takes.
+    // instructions over it (this parser: 5.2 M).
     crate::yaml::parse_one(DEFAULT_CONFIG, crate::yaml::Limits::default()).unwrap_or(Value::Null)
 }
 
