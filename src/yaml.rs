@@ -116,6 +116,27 @@ impl std::fmt::Display for PathSeg {
     }
 }
 
+/// The index of the first byte at or after `i` in `b` that is not a space (`b.len()` when
+/// there is none). Indentation (YAML lines, pretty JSON) runs long: 8 bytes are tested at a
+/// time, the first other byte found from the word's lowest set bit (little-endian), then byte
+/// by byte for the last few.
+#[inline(always)]
+pub(crate) fn skip_spaces(b: &[u8], mut i: usize) -> usize {
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    while let Some(word) = b.get(i..i + 8) {
+        // A slice of 8 bytes always converts.
+        let other = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ SPACES;
+        if other != 0 {
+            return i + (other.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    i
+}
+
 /// Renders a path as `spec.templates[0].name`.
 pub fn path_string(path: &[PathSeg]) -> String {
     let mut s = String::new();
@@ -1212,6 +1233,22 @@ fn emit_block_literal(s: &str, indent: usize, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs of 0 to 20 spaces, from 0 to 2 bytes in, ended by another byte or by the end,
+    /// across the 8-byte steps.
+    #[test]
+    fn skip_spaces_finds_the_end_of_every_run() {
+        for n in 0..21 {
+            for at in 0..3 {
+                let run = format!("{}{}", "x".repeat(at), " ".repeat(n));
+                assert_eq!(skip_spaces(run.as_bytes(), at), at + n);
+                for end in ["x", "\t", "\n", "#"] {
+                    let text = format!("{run}{end}   ");
+                    assert_eq!(skip_spaces(text.as_bytes(), at), at + n, "{text:?}");
+                }
+            }
+        }
+    }
 
     fn p(s: &str) -> Value {
         parse_one(s, Limits::default()).unwrap()

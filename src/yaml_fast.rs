@@ -169,21 +169,7 @@ impl<'a> Fast<'a> {
                 return Some(Peek::Eof);
             }
             let e = self.eol(self.pos);
-            let mut i = self.pos;
-            // Indentation 8 bytes at a time (little-endian: the lowest byte that is not a
-            // space is the first), then byte by byte before the line's end.
-            const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
-            while let Some(word) = self.b.get(i..i + 8).filter(|_| i + 8 <= e) {
-                let other = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ SPACES;
-                if other != 0 {
-                    i += (other.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
-            while i < e && self.b[i] == b' ' {
-                i += 1;
-            }
+            let i = super::skip_spaces(self.b.get(..e).unwrap_or_default(), self.pos);
             if i == e || self.b[i] == b'#' {
                 self.next_line();
                 continue;

@@ -1322,23 +1322,13 @@ fn scan_string(hay: &[u8], control: bool) -> Option<(usize, bool)> {
 }
 
 /// How many whitespace bytes `rest` starts with; `None` when it is all whitespace. Pretty
-/// JSON (`kubectl get -o json`) is half indentation: runs of spaces are measured 8 bytes at a
-/// time, the first other byte found from the word's lowest set bit (no byte-by-byte tail).
+/// JSON (`kubectl get -o json`) is half indentation: runs of spaces are measured several bytes
+/// at a time (`yaml::skip_spaces`).
 #[inline]
 fn ws_len(rest: &[u8]) -> Option<usize> {
-    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
     let mut i = 0;
     loop {
-        while let Some(word) = rest.get(i..i + 8) {
-            // A slice of 8 bytes always converts.
-            let other = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ SPACES;
-            if other != 0 {
-                // Little-endian: the lowest nonzero byte is the first one that is not a space.
-                i += (other.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
-        }
+        i = crate::yaml::skip_spaces(rest, i);
         match rest.get(i) {
             Some(b' ' | b'\n' | b'\r' | b'\t') => i += 1,
             Some(_) => return Some(i),
