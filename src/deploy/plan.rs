@@ -203,6 +203,7 @@ mod tests {
             change_groups: Vec::new(),
             changed_paths: Vec::new(),
             reason: Some("owned by another app".into()),
+            texts: None,
         }
     }
 

@@ -88,6 +88,15 @@ pub fn par_map<T: Send, U: Send>(
     crate::par::map(items, 64, f)
 }
 
+/// [`par_map`] with room for `room` more results ([`crate::par::map_with_room`]).
+pub fn par_map_with_room<T: Send, U: Send>(
+    items: Vec<T>,
+    room: usize,
+    f: impl Fn(T) -> anyhow::Result<U> + Sync,
+) -> anyhow::Result<Vec<U>> {
+    crate::par::map_with_room(items, 64, room, f)
+}
+
 /// What applying the rendered set would do to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -148,6 +157,9 @@ pub struct Change {
     pub changed_paths: Vec<String>,
     /// Why (conflicts, noop/exists annotations).
     pub reason: Option<String>,
+    /// `existing` and `new` as sorted YAML, when the diff wrote them to decide (an update or
+    /// a conflict): the report shows them as they are where nothing is masked.
+    pub texts: Option<Box<[String; 2]>>,
 }
 
 /// The changes of one session, in kapp's order: rendered order, then deletes.

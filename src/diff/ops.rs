@@ -315,7 +315,8 @@ pub fn diff_session_filtered(
     leftovers.sort_by(|a, b| {
         (&a.group, &a.kind, &a.namespace, &a.name).cmp(&(&b.group, &b.kind, &b.namespace, &b.name))
     });
-    let changes = super::par_map(pairs, |(w, object, l)| {
+    // Room for the deletes: growing a list of 10,000 changes would copy megabytes.
+    let changes = super::par_map_with_room(pairs, leftovers.len(), |(w, object, l)| {
         // The usual case: a rendered object and a live one, compared in part where they can be.
         let (w, object, l) = match (w, object, l) {
             (Work::Rendered(i), Some(head), Some(live))
@@ -364,12 +365,9 @@ pub fn diff_session_filtered(
             .with_context(|| format!("{}: {}", r.source, r.id))?;
         Ok(keep(filter, c.op, &c.id, given.as_ref(), listed.as_ref()).then_some(c))
     })?;
-    // Room for the deletes too: growing a list of 10,000 changes copies megabytes.
-    let mut changes: Vec<Change> = {
-        let mut all = Vec::with_capacity(changes.len() + leftovers.len());
-        all.extend(changes.into_iter().flatten());
-        all
-    };
+    // In place, keeping the room (`filter_map` is collected in place, `flatten` is not).
+    #[allow(clippy::filter_map_identity)]
+    let mut changes: Vec<Change> = changes.into_iter().filter_map(|c| c).collect();
     for id in &leftovers {
         let Some(listed) = live.get(id) else {
             continue;
@@ -399,6 +397,7 @@ pub fn diff_session_filtered(
             change_groups: change_groups(obj),
             changed_paths: Vec::new(),
             reason: None,
+            texts: None,
         });
     }
     Ok(SessionDiff {
@@ -563,6 +562,7 @@ fn diff_resource_with(
         change_groups: groups,
         changed_paths: Vec::new(),
         reason: None,
+        texts: None,
     };
     if noop {
         change.reason = Some(format!("annotated {NOOP_ANNOTATION}"));
@@ -645,8 +645,9 @@ fn diff_resource_with(
     };
     // Equal values render to equal text; only unequal ones need rendering to decide (kapp
     // decides on the text).
-    let differs = !same(&sides.existing, &sides.new)
-        && sorted_yaml(&sides.existing) != sorted_yaml(&sides.new);
+    let texts = (!same(&sides.existing, &sides.new))
+        .then(|| [sorted_yaml(&sides.existing), sorted_yaml(&sides.new)]);
+    let differs = texts.as_ref().is_some_and(|[l, r]| l != r);
     change.op = match (&conflict, differs) {
         (Some(_), _) => Op::Conflict,
         (None, true) => Op::Update,
@@ -657,6 +658,7 @@ fn diff_resource_with(
         change.changed_paths = changed_paths(Some(&sides.existing), Some(&sides.new));
         change.existing = Some(sides.existing);
         change.new = Some(sides.new);
+        change.texts = texts.map(Box::new);
     }
     Ok(change)
 }
@@ -781,6 +783,13 @@ mod tests {
             ]
         );
         assert_eq!(d.changes[0].changed_paths, vec!["data.a"]);
+        // The update keeps both sides as the text it was decided on; others have none.
+        let u = &d.changes[0];
+        let texts = u.texts.as_deref().unwrap();
+        assert_eq!(texts[0], sorted_yaml(u.existing.as_ref().unwrap()));
+        assert_eq!(texts[1], sorted_yaml(u.new.as_ref().unwrap()));
+        assert!(texts[0].contains("a: \"2\"") && texts[1].contains("a: \"1\""));
+        assert!(d.changes[1..].iter().all(|c| c.texts.is_none()));
         // The created object is stamped with the inferred owner label.
         let created = d.changes[1].new.as_ref().unwrap();
         assert_eq!(ownership::label(created, ownership::APP_LABEL), Some("1"));

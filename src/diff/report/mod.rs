@@ -64,51 +64,68 @@ pub fn write(
 }
 
 /// Both sides of a change as YAML text, masked unless secrets are shown.
-pub(crate) struct Texts {
-    pub left: String,
-    pub right: String,
+pub(crate) struct Texts<'a> {
+    pub left: Cow<'a, str>,
+    pub right: Cow<'a, str>,
 }
 
 /// Both sides of every shown change as text. Masking numbers values in kapp's order
 /// (sessions, changes, existing side before new side), so it runs first, in that order, and only
 /// on sides a mask rule matches (a side no rule matches as given is left alone by masking).
 /// Writing the sides as text, most of the work, then runs in parallel, on the objects
-/// themselves where nothing was masked.
-fn prepare(result: &DiffResult, opts: &Options) -> io::Result<Vec<Vec<Option<Texts>>>> {
-    // A side as written: the object itself, or its masked copy.
+/// themselves where nothing was masked; a side the diff already wrote to decide is taken as it
+/// is, unless it was masked.
+fn prepare<'a>(result: &'a DiffResult, opts: &Options) -> io::Result<Vec<Vec<Option<Texts<'a>>>>> {
+    /// A side as written: its text already written, the object itself, or its masked copy.
+    enum Side<'a> {
+        Written(&'a str),
+        Object(Cow<'a, Value>),
+    }
     fn side<'a>(
         v: Option<&'a Value>,
+        written: Option<&'a String>,
         rules: &[PathRule],
         opts: &Options,
         masker: &mut Masker,
-    ) -> Option<Cow<'a, Value>> {
+    ) -> Option<Side<'a>> {
         let v = v?;
         if opts.show_secrets || !Masker::applies(v, rules) {
-            return Some(Cow::Borrowed(v));
+            return Some(match written {
+                Some(t) => Side::Written(t),
+                None => Side::Object(Cow::Borrowed(v)),
+            });
         }
         let mut v = v.clone();
         masker.mask(&mut v, rules);
-        Some(Cow::Owned(v))
+        Some(Side::Object(Cow::Owned(v)))
     }
     let mut masker = Masker::new();
-    let mut shown: Vec<Option<[Option<Cow<Value>>; 2]>> = Vec::new();
+    let mut shown: Vec<Option<[Option<Side>; 2]>> = Vec::new();
     for s in &result.sessions {
         for c in &s.changes {
             if !shows_diff(c.op) {
                 shown.push(None);
                 continue;
             }
-            let left = side(c.existing.as_ref(), &s.mask_rules, opts, &mut masker);
-            let right = side(c.new.as_ref(), &s.mask_rules, opts, &mut masker);
+            let [l, r] = match c.texts.as_deref() {
+                Some([l, r]) => [Some(l), Some(r)],
+                None => [None, None],
+            };
+            let left = side(c.existing.as_ref(), l, &s.mask_rules, opts, &mut masker);
+            let right = side(c.new.as_ref(), r, &s.mask_rules, opts, &mut masker);
             shown.push(Some([left, right]));
         }
     }
     // Writing into strings cannot fail; only a worker thread's panic comes back as an error.
     let mut texts = par_map(shown, |sides| {
-        let text = |s: &Option<Cow<Value>>| s.as_deref().map(sorted_yaml).unwrap_or_default();
+        let text = |s: Option<Side<'a>>| match s {
+            Some(Side::Written(t)) => Cow::Borrowed(t),
+            Some(Side::Object(v)) => Cow::Owned(sorted_yaml(&v)),
+            None => Cow::Borrowed(""),
+        };
         Ok(sides.map(|[left, right]| Texts {
-            left: text(&left),
-            right: text(&right),
+            left: text(left),
+            right: text(right),
         }))
     })
     .map_err(|e| io::Error::other(format!("{e:#}")))?
