@@ -530,6 +530,8 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
     let (built, ready) = crate::par::join(
         || -> Result<Result<Vec<Desired>, Unplaced>> {
             let unplaced = unplaced(inputs, args, limits)?;
+            // Needed as soon as both sides are ready.
+            super::config::Config::read_defaults();
             Ok(match &early {
                 Some((ns, scopes)) => Ok(unplaced.place(ns, scopes.clone())?),
                 None => Err(unplaced),

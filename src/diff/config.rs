@@ -112,9 +112,24 @@ pub fn config_map_payload(obj: &Value) -> Option<&str> {
     obj.at("data")?.at("config.yml")?.as_str()
 }
 
+/// kapp's built-in default Config, read once per process ([`Config::defaults`]).
+static DEFAULTS: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
+
 impl Config {
-    /// kapp's built-in default Config (diff-relevant parts).
+    /// kapp's built-in default Config (diff-relevant parts): a copy of the one read once.
     pub fn defaults() -> Config {
+        Config::read_defaults().clone()
+    }
+
+    /// Reads kapp's built-in default Config now, if no thread has yet: the diff asks for it
+    /// on the thread that has read the desired state while the live side still loads, so
+    /// reading it (about 5 M instructions) is not left to the step between the two, when the
+    /// other core waits.
+    pub fn read_defaults() -> &'static Config {
+        DEFAULTS.get_or_init(Config::parse_defaults)
+    }
+
+    fn parse_defaults() -> Config {
         let mut c = Config::default();
         // The built-in text is fixed and covered by `defaults_parse_in_kapp_order`.
         let _ = c.add_doc(&default_doc());
