@@ -45,7 +45,6 @@ struct Resource<'a> {
 pub fn write(
     result: &DiffResult,
     prepared: &[Vec<Option<Texts>>],
-    context: i64,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let report = Report {
@@ -75,7 +74,7 @@ pub fn write(
                         change_groups: &c.change_groups,
                         changed_paths: &c.changed_paths,
                         reason: c.reason.as_deref(),
-                        diff: t.as_ref().map(|t| block_plain(c, t, context)),
+                        diff: t.as_ref().map(block_plain),
                     })
                     .collect(),
             })

@@ -1,11 +1,11 @@
 //! Markdown for pull-request comments: a summary table, then one `<details>` per resource.
 
-use super::{block_lines, description, namespace_cell, sorted_rows, Styled, Texts};
+use super::{description, namespace_cell, sorted_rows, Styled, Texts};
 use crate::diff::{DiffResult, Totals};
 use std::io::{self, Write};
 
 /// Context lines in Markdown blocks (kapp's default).
-const CONTEXT: i64 = 2;
+pub(super) const CONTEXT: i64 = 2;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -70,7 +70,7 @@ pub fn write(
             // A fence longer than any backtick run in the body keeps it intact.
             let fence = "`".repeat(3.max(longest_backticks(t) + 1));
             writeln!(out, "{fence}diff")?;
-            for l in block_lines(c, t, CONTEXT, false) {
+            for l in &t.lines {
                 match l {
                     Styled::Common(x) | Styled::Removed(x) | Styled::Added(x) => {
                         writeln!(out, "{x}")?

@@ -1,6 +1,6 @@
 //! The text report: kapp-like `@@ op kind/name @@` blocks with numbered lines, then the table.
 
-use super::{block_lines, description, table, Options, Styled, Texts};
+use super::{description, table, Options, Styled, Texts};
 use crate::diff::{DiffResult, Op};
 use std::io::{self, Write};
 
@@ -40,11 +40,11 @@ pub fn write(
                     writeln!(out, "{}", paint(YELLOW, &format!("  # conflict: {r}")))?;
                 }
             }
-            for l in block_lines(c, t, opts.context, true) {
+            for l in &t.lines {
                 match l {
                     Styled::Common(x) => writeln!(out, "{x}")?,
-                    Styled::Removed(x) => writeln!(out, "{}", paint(RED, &x))?,
-                    Styled::Added(x) => writeln!(out, "{}", paint(GREEN, &x))?,
+                    Styled::Removed(x) => writeln!(out, "{}", paint(RED, x))?,
+                    Styled::Added(x) => writeln!(out, "{}", paint(GREEN, x))?,
                     Styled::Gap => writeln!(out, "  ...")?,
                 }
             }
