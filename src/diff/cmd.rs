@@ -7,7 +7,7 @@ use super::DiffResult;
 use crate::cli::RenderArgs;
 use crate::exit;
 use crate::kube::Kube;
-use crate::live::{Cluster, Keep, LiveSource, OwnedQuery, Snapshot, Wanted};
+use crate::live::{Cluster, Keep, LiveSource, OwnedQuery, Snapshot, TailHelp, Wanted};
 use crate::lookup::Lookup;
 use crate::manifest::{
     build_set_bare, BuildOptions, ManifestSet, ResourceId, Scopes, SourceLoc, SourcedDoc,
@@ -199,6 +199,16 @@ fn color_on(choice: ColorChoice) -> bool {
 
 /// The live source named by `--live`.
 pub fn live_source(args: &DiffArgs, limits: Limits) -> Result<Box<dyn LiveSource>> {
+    live_source_helped(args, limits, None)
+}
+
+/// [`live_source`], where a snapshot's List may be read in part by another thread
+/// ([`TailHelp::lend`]).
+pub fn live_source_helped(
+    args: &DiffArgs,
+    limits: Limits,
+    help: Option<std::sync::Arc<TailHelp>>,
+) -> Result<Box<dyn LiveSource>> {
     // What the diff removes from both sides is not read at all, unless the stored original
     // is the baseline.
     let keep = if args.diff_against_last_applied {
@@ -212,10 +222,11 @@ pub fn live_source(args: &DiffArgs, limits: Limits) -> Result<Box<dyn LiveSource
             keep,
         }));
     }
-    Ok(Box::new(Snapshot::load(
+    Ok(Box::new(Snapshot::load_helped(
         Path::new(&args.live),
         limits,
         keep,
+        help,
     )?))
 }
 
@@ -527,25 +538,31 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
     };
     // The desired state is rendered or read while the live side gets ready (a snapshot loads;
     // kubectl reports the context's namespace and the server's kinds).
+    let help = TailHelp::new();
     let (built, ready) = crate::par::join(
         || -> Result<Result<Vec<Desired>, Unplaced>> {
             let unplaced = unplaced(inputs, args, limits)?;
             // Needed as soon as both sides are ready.
             super::config::Config::read_defaults();
-            Ok(match &early {
+            let placed = match &early {
                 Some((ns, scopes)) => Ok(unplaced.place(ns, scopes.clone())?),
                 None => Err(unplaced),
-            })
+            };
+            // Done first, as a rule: this thread then reads part of the snapshot.
+            help.lend();
+            Ok(placed)
         },
         || {
-            live_source(args, limits).and_then(|source| match &early {
-                Some((ns, scopes)) => Ok((source, ns.clone(), scopes.clone())),
-                None => {
-                    let ns = placement_namespace(flag, source.as_ref())?;
-                    let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
-                    Ok((source, ns, scopes))
-                }
-            })
+            live_source_helped(args, limits, Some(std::sync::Arc::clone(&help))).and_then(
+                |source| match &early {
+                    Some((ns, scopes)) => Ok((source, ns.clone(), scopes.clone())),
+                    None => {
+                        let ns = placement_namespace(flag, source.as_ref())?;
+                        let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
+                        Ok((source, ns, scopes))
+                    }
+                },
+            )
         },
     );
     // The live side's errors (kubectl, the snapshot) come first, as they always have.

@@ -9,11 +9,14 @@
 //! objects kept are. Skipped parts are checked for balanced brackets and closed strings only.
 
 use super::head::{Field, HeadBuilder, Map, TooLarge};
+use super::tail::{Offer, TailHelp};
 use super::{flatten_into, flatten_items, Keep, LiveObject, HISTORY_ANNOTATIONS, SERVER_METADATA};
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Number, Value};
 use std::fmt;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Parses every JSON value in `src` (several may be concatenated) and appends the objects,
 /// `List`s flattened, to `out`, leaving out what `keep` says. A List's items come out split
@@ -25,8 +28,21 @@ pub fn parse_json_objects(
     keep: Keep,
     out: &mut Vec<LiveObject>,
 ) -> Result<()> {
+    parse_json_objects_helped(src, what, keep, out, None)
+}
+
+/// [`parse_json_objects`] over a file's bytes (`src` reads them from the start), where a List's
+/// items may be read in part by a helper ([`TailHelp`]).
+pub(super) fn parse_json_objects_helped(
+    src: impl Read,
+    what: &dyn fmt::Display,
+    keep: Keep,
+    out: &mut Vec<LiveObject>,
+    help: Option<Helped>,
+) -> Result<()> {
     let mut r = Reader::new(src, keep);
     r.source = what.to_string().into();
+    r.help = help;
     let mut i = 0;
     loop {
         r.skip_ws().map_err(|e| r.error(what, i + 1, e))?;
@@ -170,6 +186,28 @@ struct Reader<R> {
     source: std::sync::Arc<str>,
     /// The head of the item being read (its buffers reused from item to item).
     heads: HeadBuilder,
+    /// Bytes dropped from the front of `buf` so far: `consumed + pos` is the offset in the input.
+    consumed: u64,
+    /// Who may read the rest of a List's items alongside, and what file they are in.
+    help: Option<Helped>,
+}
+
+/// A helper for a file's List ([`TailHelp`]), the file and its length.
+pub(super) struct Helped {
+    pub help: Arc<TailHelp>,
+    pub path: std::path::PathBuf,
+    pub len: u64,
+}
+
+/// Items a helper read ([`read_items_from`]): from its start up to the List's `]`, at `end`.
+pub(super) struct Part {
+    items: Vec<LiveObject>,
+    skipped: bool,
+    end: u64,
+    /// Newlines between the start and `end`.
+    lines: usize,
+    /// Bytes between the last of those newlines and `end` (`None`: no newline).
+    col: Option<usize>,
 }
 
 impl Reader<&'static [u8]> {
@@ -196,6 +234,8 @@ impl Reader<&'static [u8]> {
             items_read: None,
             source: std::sync::Arc::from(""),
             heads: HeadBuilder::default(),
+            consumed: 0,
+            help: None,
         }
     }
 }
@@ -218,6 +258,8 @@ impl<R: Read> Reader<R> {
             items_read: None,
             source: std::sync::Arc::from(""),
             heads: HeadBuilder::default(),
+            consumed: 0,
+            help: None,
         }
     }
 
@@ -236,6 +278,7 @@ impl<R: Read> Reader<R> {
             self.buf.copy_within(keep..self.end, 0);
             self.end -= keep;
             self.pos -= keep;
+            self.consumed += keep as u64;
         }
         if self.eof {
             return Ok(false);
@@ -497,13 +540,51 @@ impl<R: Read> Reader<R> {
     /// A List's `items` (the reader stands on `[`), each object split (see [`LiveObject`]).
     fn split_items(&mut self, depth: usize, skipped: &mut bool) -> Res<Vec<LiveObject>> {
         self.pos += 1;
+        let gap_at = self.pos;
         let mut out = Vec::new();
         if self.next_is(b']')? {
             self.pos += 1;
             return Ok(out);
         }
+        // The first List of a file may be helped; the help ends with it however it ends.
+        struct Closing(Arc<TailHelp>);
+        impl Drop for Closing {
+            fn drop(&mut self) {
+                self.0.close();
+            }
+        }
+        let mut help = None;
+        if let Some(h) = self.help.take() {
+            // Items a line apart (as kubectl writes them): the gap finds the next ones.
+            let gap = self.buf.get(gap_at..self.pos).unwrap_or_default();
+            if gap.contains(&b'\n') {
+                h.help.offer(Offer {
+                    path: h.path,
+                    len: h.len,
+                    depth: depth + 1,
+                    keep: self.keep,
+                    gap: gap.to_vec(),
+                    source: Arc::clone(&self.source),
+                });
+                help = Some(Closing(h.help));
+            }
+        }
         loop {
-            out.push(self.split_object(depth + 1, skipped)?);
+            let part = match &help {
+                Some(h) => {
+                    self.skip_ws()?;
+                    h.0.at_item(self.consumed + self.pos as u64)
+                }
+                None => None,
+            };
+            match part {
+                Some(part) => {
+                    out.extend(part.items);
+                    *skipped |= part.skipped;
+                    self.jump(part.end, part.lines, part.col)?;
+                }
+                None => out.push(self.split_object(depth + 1, skipped)?),
+            }
             self.skip_ws()?;
             match self.peek()? {
                 Some(b',') => self.pos += 1,
@@ -514,6 +595,45 @@ impl<R: Read> Reader<R> {
                 _ => return err("expected `,` or `]` in an array"),
             }
         }
+    }
+
+    /// Moves to `end`, `lines` newlines and `col` bytes past the last of them further on (a
+    /// helper read what lies between).
+    fn jump(&mut self, end: u64, lines: usize, col: Option<usize>) -> Res<()> {
+        let seen = &self.buf[..self.pos];
+        let here_lines = self.lines + memchr::memchr_iter(b'\n', seen).count();
+        let here_col = match memchr::memrchr(b'\n', seen) {
+            Some(nl) => seen.len() - nl - 1,
+            None => self.col_base + seen.len(),
+        };
+        let here = self.consumed + self.pos as u64;
+        let Some(ahead) = end.checked_sub(here) else {
+            return err("internal error: a helper's items end before they start");
+        };
+        // Dropped, then read past until `end` is in the buffer.
+        let mut skip = ahead;
+        loop {
+            let held = (self.end - self.pos) as u64;
+            if skip < held {
+                self.pos += skip as usize;
+                break;
+            }
+            skip -= held;
+            self.pos = self.end;
+            let keep = self.pos;
+            if !self.fill(keep)? {
+                return err("internal error: a helper's items end past the input");
+            }
+        }
+        // Lines and columns as if read here: the bytes before `pos` count for none.
+        let at = self.pos;
+        self.buf.copy_within(at..self.end, 0);
+        self.end -= at;
+        self.pos = 0;
+        self.consumed = end;
+        self.lines = here_lines + lines;
+        self.col_base = col.unwrap_or(here_col + ahead as usize);
+        Ok(())
     }
 
     /// One item, kept as compact JSON without `status` (and, in `metadata`, without what
@@ -1128,6 +1248,48 @@ impl<R: Read> Reader<R> {
         };
         anyhow::anyhow!("{what}:{line}:{col}: JSON value {i}: {}", e.0)
     }
+}
+
+/// The items of `offer`'s List from byte `start` (a helper's guess: a `{` after a `,`) to the
+/// List's `]`, read as the reader in charge reads them; `None` on any error, or when `stop` is
+/// set between items (the reader no longer waits for them).
+pub(super) fn read_items_from(offer: &Offer, start: u64, stop: &AtomicBool) -> Option<Part> {
+    use std::io::Seek;
+    let mut f = std::fs::File::open(&offer.path).ok()?;
+    f.seek(std::io::SeekFrom::Start(start)).ok()?;
+    let mut r = Reader::new(f, offer.keep);
+    // Not the start of the input: no byte-order mark to look for.
+    r.started = true;
+    r.consumed = start;
+    r.source = Arc::clone(&offer.source);
+    let mut items = Vec::new();
+    let mut skipped = false;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        items.push(r.split_object(offer.depth, &mut skipped).ok()?);
+        r.skip_ws().ok()?;
+        match r.peek().ok()? {
+            Some(b',') => r.pos += 1,
+            Some(b']') => break,
+            _ => return None,
+        }
+    }
+    let seen = &r.buf[..r.pos];
+    let lines = r.lines + memchr::memchr_iter(b'\n', seen).count();
+    let col = match memchr::memrchr(b'\n', seen) {
+        Some(nl) => Some(seen.len() - nl - 1),
+        None if r.lines > 0 => Some(r.col_base + seen.len()),
+        None => None,
+    };
+    Some(Part {
+        items,
+        skipped,
+        end: r.consumed + r.pos as u64,
+        lines,
+        col,
+    })
 }
 
 /// Bytes that open or close something while skipping.

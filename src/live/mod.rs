@@ -4,11 +4,13 @@ mod head;
 mod kubectl;
 mod lean;
 mod snapshot;
+mod tail;
 
 pub use head::Meta;
 use head::{Head, HeadBuilder};
 pub use kubectl::Cluster;
 pub use snapshot::Snapshot;
+pub use tail::TailHelp;
 
 use crate::lookup::Lookup;
 use crate::manifest::ResourceId;

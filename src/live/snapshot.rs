@@ -1,7 +1,7 @@
 //! Live state from files: a YAML or JSON file, or a folder of them (e.g. a saved
 //! `kubectl get -o yaml` List).
 
-use super::{flatten_into, Identified, Keep, LiveObject, LiveSource, OwnedQuery, Wanted};
+use super::{flatten_into, Identified, Keep, LiveObject, LiveSource, OwnedQuery, TailHelp, Wanted};
 use crate::manifest::ResourceId;
 use crate::yaml::Limits;
 use anyhow::{bail, Context, Result};
@@ -9,6 +9,7 @@ use foldhash::{HashMap, HashMapExt};
 use serde_yaml::Value;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Objects are handed out (moved, not copied) once each: 10,000 live objects are not cloned.
 #[derive(Debug, Default)]
@@ -23,10 +24,26 @@ impl Snapshot {
     /// YAML files are read under `limits` and whole; JSON under the reader's own fixed depth,
     /// leaving out what `keep` says.
     pub fn load(path: &Path, limits: Limits, keep: Keep) -> Result<Snapshot> {
+        Snapshot::load_helped(path, limits, keep, None)
+    }
+
+    /// [`Snapshot::load`], where another thread may read part of a JSON List's items
+    /// ([`TailHelp::lend`]).
+    pub fn load_helped(
+        path: &Path,
+        limits: Limits,
+        keep: Keep,
+        help: Option<Arc<TailHelp>>,
+    ) -> Result<Snapshot> {
         let files = files_of(path)?;
         let mut objects = Vec::new();
+        let mut help = help;
         for f in files {
-            parse_file(&f, limits, keep, &mut objects)?;
+            parse_file(&f, limits, keep, &mut objects, &mut help)?;
+        }
+        if let Some(h) = help {
+            // No List to help with: a helper asking now finds nothing to do.
+            h.close();
         }
         Ok(Snapshot::from_live(objects))
     }
@@ -89,7 +106,13 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// JSON files may hold several concatenated values; YAML files several documents. JSON is
 /// read in chunks as it is parsed (snapshots are large); YAML whole.
-fn parse_file(file: &Path, limits: Limits, keep: Keep, out: &mut Vec<LiveObject>) -> Result<()> {
+fn parse_file(
+    file: &Path,
+    limits: Limits,
+    keep: Keep,
+    out: &mut Vec<LiveObject>,
+    help: &mut Option<Arc<TailHelp>>,
+) -> Result<()> {
     use std::io::Read;
     let what = || format!("reading live snapshot {}", file.display());
     let mut f = std::fs::File::open(file).with_context(what)?;
@@ -108,7 +131,22 @@ fn parse_file(file: &Path, limits: Limits, keep: Keep, out: &mut Vec<LiveObject>
         .iter()
         .find(|b| !b.is_ascii_whitespace());
     if file.extension().is_some_and(|e| e == "json") || first == Some(&b'{') {
-        return super::lean::parse_json_objects(head.chain(f), &file.display(), keep, out);
+        // The first JSON file's first List may be helped.
+        let helped = match (help.take(), f.metadata()) {
+            (Some(help), Ok(m)) => Some(super::lean::Helped {
+                help,
+                path: file.to_path_buf(),
+                len: m.len(),
+            }),
+            _ => None,
+        };
+        return super::lean::parse_json_objects_helped(
+            head.chain(f),
+            &file.display(),
+            keep,
+            out,
+            helped,
+        );
     }
     let mut bytes = head.to_vec();
     f.read_to_end(&mut bytes).with_context(what)?;
