@@ -4,11 +4,12 @@
 use crate::lookup::Lookup;
 use crate::yaml;
 use anyhow::{bail, Result};
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::HashSet;
 use serde::Serialize;
 use serde_yaml::{Mapping, Value};
 use sha2::{Digest, Sha256};
 use std::fmt;
+use std::hash::BuildHasher;
 
 /// Identity of a resource, as kapp matches it: API group, kind, namespace, name (no version).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -423,8 +424,10 @@ fn build(
     }
     let mut scopes = opts.scopes.clone();
     scopes.learn_crds(flat.iter().map(|d| &d.value));
-    let mut resources = Vec::with_capacity(flat.len());
-    let mut seen: HashMap<ResourceId, SourceLoc> = HashMap::new();
+    let mut resources: Vec<Resource> = Vec::with_capacity(flat.len());
+    // Positions of the named resources so far, found by their identity (not a copy of it).
+    let hasher = foldhash::fast::RandomState::default();
+    let mut seen: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(flat.len());
     for d in flat {
         let rest = d.rest;
         let mut r = make(d.value, d.source)?;
@@ -444,14 +447,25 @@ fn build(
         }
         // Unnamed documents (kapp Configs, which kapp merges; or a missing name, which lint
         // reports) have no identity to clash on.
-        if let Some(prev) = seen.get(&r.id).filter(|_| !r.id.name.is_empty()) {
-            bail!(
-                "{}: duplicate resource {}: already defined at {prev}",
-                r.source,
-                r.id
-            );
+        if !r.id.name.is_empty() {
+            let hash = hasher.hash_one(&r.id);
+            let listed = &resources;
+            match seen.entry(
+                hash,
+                |&i| listed[i].id == r.id,
+                |&i| hasher.hash_one(&listed[i].id),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(e) => bail!(
+                    "{}: duplicate resource {}: already defined at {}",
+                    r.source,
+                    r.id,
+                    listed[*e.get()].source
+                ),
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert(resources.len());
+                }
+            }
         }
-        seen.insert(r.id.clone(), r.source.clone());
         resources.push(r);
     }
     Ok(ManifestSet {
