@@ -14,7 +14,7 @@ use super::{flatten_into, flatten_items, Keep, LiveObject, HISTORY_ANNOTATIONS, 
 use anyhow::{bail, Result};
 use serde_yaml::{Mapping, Number, Value};
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -42,7 +42,10 @@ pub(super) fn parse_json_objects_helped(
 ) -> Result<()> {
     let mut r = Reader::new(src, keep);
     r.source = what.to_string().into();
-    r.help = help;
+    if let Some(h) = help {
+        r.seek = h.file.as_ref().and_then(|f| f.try_clone().ok());
+        r.help = Some(h);
+    }
     let mut i = 0;
     loop {
         r.skip_ws().map_err(|e| r.error(what, i + 1, e))?;
@@ -190,6 +193,9 @@ struct Reader<R> {
     consumed: u64,
     /// Who may read the rest of a List's items alongside, and what file they are in.
     help: Option<Helped>,
+    /// The file the input reads from at its offset, when it has one: moved on past a helper's
+    /// part rather than read through.
+    seek: Option<std::fs::File>,
 }
 
 /// A helper for a file's List ([`TailHelp`]), the file and its length.
@@ -197,6 +203,8 @@ pub(super) struct Helped {
     pub help: Arc<TailHelp>,
     pub path: std::path::PathBuf,
     pub len: u64,
+    /// The file the input reads from, at the input's offset (a handle sharing its offset).
+    pub file: Option<std::fs::File>,
 }
 
 /// Items a helper read ([`read_items_from`]): from its start up to the List's `]`, at `end`.
@@ -206,8 +214,8 @@ pub(super) struct Part {
     end: u64,
     /// Newlines between the start and `end`.
     lines: usize,
-    /// Bytes between the last of those newlines and `end` (`None`: no newline).
-    col: Option<usize>,
+    /// Bytes between the last of those newlines (if any) and `end`.
+    col: usize,
 }
 
 impl Reader<&'static [u8]> {
@@ -236,6 +244,7 @@ impl Reader<&'static [u8]> {
             heads: HeadBuilder::default(),
             consumed: 0,
             help: None,
+            seek: None,
         }
     }
 }
@@ -260,6 +269,7 @@ impl<R: Read> Reader<R> {
             heads: HeadBuilder::default(),
             consumed: 0,
             help: None,
+            seek: None,
         }
     }
 
@@ -579,9 +589,9 @@ impl<R: Read> Reader<R> {
             };
             match part {
                 Some(part) => {
+                    self.jump(&part)?;
                     out.extend(part.items);
                     *skipped |= part.skipped;
-                    self.jump(part.end, part.lines, part.col)?;
                 }
                 None => out.push(self.split_object(depth + 1, skipped)?),
             }
@@ -597,42 +607,51 @@ impl<R: Read> Reader<R> {
         }
     }
 
-    /// Moves to `end`, `lines` newlines and `col` bytes past the last of them further on (a
-    /// helper read what lies between).
-    fn jump(&mut self, end: u64, lines: usize, col: Option<usize>) -> Res<()> {
-        let seen = &self.buf[..self.pos];
-        let here_lines = self.lines + memchr::memchr_iter(b'\n', seen).count();
-        let here_col = match memchr::memrchr(b'\n', seen) {
-            Some(nl) => seen.len() - nl - 1,
-            None => self.col_base + seen.len(),
-        };
+    /// Moves past a helper's part: to its `end`, its newlines and column further on.
+    fn jump(&mut self, part: &Part) -> Res<()> {
+        let (here_lines, here_col) = self.line_col();
         let here = self.consumed + self.pos as u64;
-        let Some(ahead) = end.checked_sub(here) else {
+        let Some(ahead) = part.end.checked_sub(here) else {
             return err("internal error: a helper's items end before they start");
         };
-        // Dropped, then read past until `end` is in the buffer.
-        let mut skip = ahead;
-        loop {
-            let held = (self.end - self.pos) as u64;
-            if skip < held {
-                self.pos += skip as usize;
-                break;
-            }
-            skip -= held;
-            self.pos = self.end;
-            let keep = self.pos;
-            if !self.fill(keep)? {
-                return err("internal error: a helper's items end past the input");
+        let held = (self.end - self.pos) as u64;
+        if ahead < held {
+            // In the buffer: what is before `end` is dropped, so it counts for no line.
+            let at = self.pos + ahead as usize;
+            self.buf.copy_within(at..self.end, 0);
+            self.end -= at;
+        } else if let Some(file) = self.seek.as_mut() {
+            // Past it: the file moves on to `end` (the input reads from the file's offset).
+            file.seek(std::io::SeekFrom::Start(part.end))
+                .map_err(|e| Error(format!("read failed: {e}")))?;
+            self.end = 0;
+        } else {
+            // No file to move on: read through.
+            let mut skip = ahead - held;
+            loop {
+                self.pos = self.end;
+                let keep = self.pos;
+                if !self.fill(keep)? {
+                    return err("internal error: a helper's items end past the input");
+                }
+                let held = self.end as u64;
+                if skip < held {
+                    let at = skip as usize;
+                    self.buf.copy_within(at..self.end, 0);
+                    self.end -= at;
+                    break;
+                }
+                skip -= held;
             }
         }
-        // Lines and columns as if read here: the bytes before `pos` count for none.
-        let at = self.pos;
-        self.buf.copy_within(at..self.end, 0);
-        self.end -= at;
         self.pos = 0;
-        self.consumed = end;
-        self.lines = here_lines + lines;
-        self.col_base = col.unwrap_or(here_col + ahead as usize);
+        self.consumed = part.end;
+        self.lines = here_lines + part.lines;
+        self.col_base = if part.lines == 0 {
+            here_col + ahead as usize
+        } else {
+            part.col
+        };
         Ok(())
     }
 
@@ -1240,24 +1259,34 @@ impl<R: Read> Reader<R> {
         if let Some(io) = &self.io_error {
             return anyhow::anyhow!("{what}: {io}");
         }
+        let (lines, col) = self.line_col();
+        anyhow::anyhow!("{what}:{}:{}: JSON value {i}: {}", lines + 1, col + 1, e.0)
+    }
+
+    /// Newlines before the current position, and bytes since the last of them (or since the
+    /// start of the input).
+    fn line_col(&self) -> (usize, usize) {
         let seen = &self.buf[..self.pos.min(self.end)];
-        let line = self.lines + memchr::memchr_iter(b'\n', seen).count() + 1;
+        let lines = self.lines + memchr::memchr_iter(b'\n', seen).count();
         let col = match memchr::memrchr(b'\n', seen) {
-            Some(nl) => seen.len() - nl,
-            None => self.col_base + seen.len() + 1,
+            Some(nl) => seen.len() - nl - 1,
+            None => self.col_base + seen.len(),
         };
-        anyhow::anyhow!("{what}:{line}:{col}: JSON value {i}: {}", e.0)
+        (lines, col)
     }
 }
 
 /// The items of `offer`'s List from byte `start` (a helper's guess: a `{` after a `,`) to the
 /// List's `]`, read as the reader in charge reads them; `None` on any error, or when `stop` is
 /// set between items (the reader no longer waits for them).
-pub(super) fn read_items_from(offer: &Offer, start: u64, stop: &AtomicBool) -> Option<Part> {
-    use std::io::Seek;
-    let mut f = std::fs::File::open(&offer.path).ok()?;
-    f.seek(std::io::SeekFrom::Start(start)).ok()?;
-    let mut r = Reader::new(f, offer.keep);
+pub(super) fn read_items_from(
+    offer: &Offer,
+    mut file: std::fs::File,
+    start: u64,
+    stop: &AtomicBool,
+) -> Option<Part> {
+    file.seek(std::io::SeekFrom::Start(start)).ok()?;
+    let mut r = Reader::new(file, offer.keep);
     // Not the start of the input: no byte-order mark to look for.
     r.started = true;
     r.consumed = start;
@@ -1276,13 +1305,7 @@ pub(super) fn read_items_from(offer: &Offer, start: u64, stop: &AtomicBool) -> O
             _ => return None,
         }
     }
-    let seen = &r.buf[..r.pos];
-    let lines = r.lines + memchr::memchr_iter(b'\n', seen).count();
-    let col = match memchr::memrchr(b'\n', seen) {
-        Some(nl) => Some(seen.len() - nl - 1),
-        None if r.lines > 0 => Some(r.col_base + seen.len()),
-        None => None,
-    };
+    let (lines, col) = r.line_col();
     Some(Part {
         items,
         skipped,

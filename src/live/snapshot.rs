@@ -137,6 +137,7 @@ fn parse_file(
                 help,
                 path: file.to_path_buf(),
                 len: m.len(),
+                file: f.try_clone().ok(),
             }),
             _ => None,
         };

@@ -113,7 +113,7 @@ impl TailHelp {
     /// Run by a thread with nothing else to do: reads the second half of what the reader has
     /// left, if there is enough of it, and hands the items over.
     pub fn lend(&self) {
-        let Some((offer, start)) = self.claim() else {
+        let Some((offer, file, start)) = self.claim() else {
             return;
         };
         // Whatever happens, the reader waiting at `start` gets an answer.
@@ -127,37 +127,38 @@ impl TailHelp {
             }
         }
         let mut answer = Answer(self, None);
-        answer.1 = read_items_from(&offer, start, &self.closed);
+        answer.1 = read_items_from(&offer, file, start, &self.closed);
     }
 
     /// Picks the helper's start and claims it; `None` when there is nothing to help with.
-    fn claim(&self) -> Option<(Offer, u64)> {
+    fn claim(&self) -> Option<(Offer, std::fs::File, u64)> {
         let offer = self.state.lock().ok()?.offer.clone()?;
         let at = self.progress.load(Ordering::Relaxed);
         let left = offer.len.checked_sub(at)?;
         if left < MIN_LEFT || self.closed.load(Ordering::Relaxed) {
             return None;
         }
-        let start = point_between_items(&offer, at + left / 2)?;
+        let mut file = std::fs::File::open(&offer.path).ok()?;
+        let start = point_between_items(&mut file, &offer.gap, at + left / 2)?;
         let s = self.state.lock().ok()?;
         if self.closed.load(Ordering::Relaxed) || self.progress.load(Ordering::Relaxed) >= start {
             return None;
         }
         self.claimed.store(start, Ordering::Release);
         drop(s);
-        Some((offer, start))
+        Some((offer, file, start))
     }
 }
 
-/// The first `{` at or after `from` that follows `,` and the gap the first item followed.
-fn point_between_items(offer: &Offer, from: u64) -> Option<u64> {
-    let mut f = std::fs::File::open(&offer.path).ok()?;
-    f.seek(SeekFrom::Start(from)).ok()?;
+/// The first `{` at or after `from` that follows `,` and `gap`, the whitespace the first item
+/// followed.
+fn point_between_items(file: &mut std::fs::File, gap: &[u8], from: u64) -> Option<u64> {
+    file.seek(SeekFrom::Start(from)).ok()?;
     let mut window = Vec::with_capacity(WINDOW);
-    f.take(WINDOW as u64).read_to_end(&mut window).ok()?;
-    let mut needle = Vec::with_capacity(offer.gap.len() + 2);
+    file.take(WINDOW as u64).read_to_end(&mut window).ok()?;
+    let mut needle = Vec::with_capacity(gap.len() + 2);
     needle.push(b',');
-    needle.extend_from_slice(&offer.gap);
+    needle.extend_from_slice(gap);
     needle.push(b'{');
     let i = memchr::memmem::find(&window, &needle)?;
     Some(from + (i + needle.len() - 1) as u64)
@@ -222,11 +223,12 @@ mod tests {
     /// The result when a helper read from byte `start` (as `lend` would have, had it guessed
     /// `start`), handed over before the reader starts.
     fn helped(text: &str, start: u64) -> Result<Vec<Value>, String> {
-        helped_taken(text, start).0
+        helped_taken(text, start, false).0
     }
 
-    /// [`helped`], and whether the reader took the helper's items.
-    fn helped_taken(text: &str, start: u64) -> (Result<Vec<Value>, String>, bool) {
+    /// [`helped`], and whether the reader took the helper's items; `from_file`: the reader
+    /// reads the file, as a snapshot's does (and moves it on past the helper's part).
+    fn helped_taken(text: &str, start: u64, from_file: bool) -> (Result<Vec<Value>, String>, bool) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         std::fs::write(&path, text).unwrap();
@@ -241,22 +243,34 @@ mod tests {
             gap: text.as_bytes()[gap_at..gap_at + gap].to_vec(),
             source: Arc::from("s.json"),
         };
-        let part = read_items_from(&offer, start, &AtomicBool::new(false));
+        let file = std::fs::File::open(&path).unwrap();
+        let part = read_items_from(&offer, file, start, &AtomicBool::new(false));
         let read = part.is_some();
         help.claimed.store(start, Ordering::Release);
         help.state.lock().unwrap().result = Some(part);
         let mut out = Vec::new();
-        let r = parse_json_objects_helped(
-            text.as_bytes(),
-            &"s.json",
-            Keep::Compared,
-            &mut out,
-            Some(Helped {
-                help: Arc::clone(&help),
-                path,
-                len: text.len() as u64,
-            }),
-        )
+        let file = std::fs::File::open(&path).unwrap();
+        let helped = Helped {
+            help: Arc::clone(&help),
+            path,
+            len: text.len() as u64,
+            file: Some(file.try_clone().unwrap()),
+        };
+        let r = if from_file {
+            parse_json_objects_helped(file, &"s.json", Keep::Compared, &mut out, Some(helped))
+        } else {
+            let helped = Helped {
+                file: None,
+                ..helped
+            };
+            parse_json_objects_helped(
+                text.as_bytes(),
+                &"s.json",
+                Keep::Compared,
+                &mut out,
+                Some(helped),
+            )
+        }
         .map_err(|e| format!("{e:#}"));
         let taken = read && help.handed_over.load(Ordering::Relaxed);
         (r.and_then(|()| values(out)), taken)
@@ -289,12 +303,36 @@ mod tests {
         );
         let mut taken = 0;
         for start in guesses {
-            let (got, took) = helped_taken(&text, start);
+            let (got, took) = helped_taken(&text, start, false);
             assert_eq!(got, Ok(want.clone()), "helper from byte {start}");
             taken += usize::from(took);
         }
         // Every item but the first (no `,` before it) was a start whose items were taken.
         assert_eq!(taken, 39);
+    }
+
+    #[test]
+    fn a_reader_moves_its_file_on_past_a_helpers_part() {
+        // Larger than the reader's buffer: the helper's part ends past what it holds.
+        let text = list(1500);
+        assert!(text.len() > 3 * (256 << 10), "{}", text.len());
+        let want = alone(&text).unwrap();
+        let starts: Vec<u64> = guesses(&text)
+            .into_iter()
+            .filter(|&g| text[..g as usize].ends_with("\n    },\n    "))
+            .collect();
+        assert_eq!(starts.len(), 1499);
+        for start in [starts[3], starts[700], starts[1400]] {
+            for from_file in [true, false] {
+                let (got, took) = helped_taken(&text, start, from_file);
+                assert!(took, "helper from byte {start}");
+                assert_eq!(got, Ok(want.clone()), "helper from byte {start}");
+            }
+        }
+        // Broken after the List's items: the error's line and column are counted past it.
+        let broken = format!("{text}\n  garbage");
+        let want = alone(&broken).unwrap_err();
+        assert_eq!(helped_taken(&broken, starts[700], true).0, Err(want));
     }
 
     #[test]
