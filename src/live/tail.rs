@@ -6,10 +6,11 @@
 //! The point is a guess (a `,` followed by the whitespace that stood before the first item, and
 //! `{`), checked by the reader in charge: it takes the helper's items only if it stands at an
 //! item of the List at exactly that byte, so everything before was read by it, and everything
-//! after (up to the List's `]`) by the helper, item by item with the same code. Anything else
-//! (the guess was inside an item, the reader got there first, the helper met an error) and the
-//! reader goes on alone, and reads what the helper would have read: the result, errors and their
-//! lines included, is the one reader's.
+//! after (up to the List's `]`) by the helper, item by item with the same code; standing there
+//! before the helper is done, it waits. Anything else (the guess was inside an item, the reader
+//! was past it already, the helper met an error) and the reader goes on alone, and reads what
+//! the helper would have read: the result, errors and their lines included, is the one
+//! reader's.
 
 use super::lean::{read_items_from, Part};
 use super::Keep;
