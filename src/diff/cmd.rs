@@ -197,14 +197,9 @@ fn color_on(choice: ColorChoice) -> bool {
     }
 }
 
-/// The live source named by `--live`.
-pub fn live_source(args: &DiffArgs, limits: Limits) -> Result<Box<dyn LiveSource>> {
-    live_source_helped(args, limits, None)
-}
-
-/// [`live_source`], where a snapshot's List may be read in part by another thread
-/// ([`TailHelp::lend`]).
-pub fn live_source_helped(
+/// The live source named by `--live`; a snapshot's List may be read in part by another thread
+/// (`help`, [`TailHelp::lend`]).
+pub fn live_source(
     args: &DiffArgs,
     limits: Limits,
     help: Option<std::sync::Arc<TailHelp>>,
@@ -553,16 +548,16 @@ pub fn run(inputs: &RenderArgs, args: &DiffArgs, out: &mut dyn Write) -> Result<
             Ok(placed)
         },
         || {
-            live_source_helped(args, limits, Some(std::sync::Arc::clone(&help))).and_then(
-                |source| match &early {
+            live_source(args, limits, Some(std::sync::Arc::clone(&help))).and_then(|source| {
+                match &early {
                     Some((ns, scopes)) => Ok((source, ns.clone(), scopes.clone())),
                     None => {
                         let ns = placement_namespace(flag, source.as_ref())?;
                         let scopes = scopes(source.as_ref(), &inputs.cluster_scoped)?;
                         Ok((source, ns, scopes))
                     }
-                },
-            )
+                }
+            })
         },
     );
     // The live side's errors (kubectl, the snapshot) come first, as they always have.

@@ -42,8 +42,8 @@ pub(super) fn parse_json_objects_helped(
 ) -> Result<()> {
     let mut r = Reader::new(src, keep);
     r.source = what.to_string().into();
-    if let Some(h) = help {
-        r.seek = h.file.as_ref().and_then(|f| f.try_clone().ok());
+    if let Some(mut h) = help {
+        r.seek = h.file.take();
         r.help = Some(h);
     }
     let mut i = 0;
@@ -550,7 +550,8 @@ impl<R: Read> Reader<R> {
     /// A List's `items` (the reader stands on `[`), each object split (see [`LiveObject`]).
     fn split_items(&mut self, depth: usize, skipped: &mut bool) -> Res<Vec<LiveObject>> {
         self.pos += 1;
-        let gap_at = self.pos;
+        // In the input, not the buffer: reading on may refill it.
+        let gap_at = self.consumed + self.pos as u64;
         let mut out = Vec::new();
         if self.next_is(b']')? {
             self.pos += 1;
@@ -566,7 +567,10 @@ impl<R: Read> Reader<R> {
         let mut help = None;
         if let Some(h) = self.help.take() {
             // Items a line apart (as kubectl writes them): the gap finds the next ones.
-            let gap = self.buf.get(gap_at..self.pos).unwrap_or_default();
+            let gap = gap_at
+                .checked_sub(self.consumed)
+                .and_then(|at| self.buf.get(at as usize..self.pos))
+                .unwrap_or_default();
             if gap.contains(&b'\n') {
                 h.help.offer(Offer {
                     path: h.path,

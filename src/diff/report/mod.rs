@@ -185,7 +185,7 @@ pub(crate) enum Styled {
 }
 
 /// The block's lines with kapp's numbering and context.
-pub(crate) fn block_lines(c: &Change, t: &Texts, context: i64, numbers: bool) -> Vec<Styled> {
+fn block_lines(c: &Change, t: &Texts, context: i64, numbers: bool) -> Vec<Styled> {
     // By the sides present: a versioned object's next version is a create shown as its diff
     // against the latest version, as kapp shows it.
     let records = match (&c.existing, &c.new) {
