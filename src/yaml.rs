@@ -160,6 +160,9 @@ pub fn path_string(path: &[PathSeg]) -> String {
 mod fast;
 #[path = "yaml_head.rs"]
 pub mod head;
+#[cfg(test)]
+#[path = "yaml_mapping_tests.rs"]
+mod mapping_tests;
 
 pub use fast::parse_stream_fast;
 

@@ -1,19 +1,72 @@
 //! A YAML mapping and its iterator types.
 
 use crate::{private, Value};
-use indexmap::IndexMap;
+use hashbrown::HashTable;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::cmp::Ordering;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::{self, Display};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::mem;
 
+// kpipe: the entries in insertion order, found by a scan while the map is small and through a
+// table of positions by key hash (foldhash) once it holds more than `SCANNED` entries; upstream
+// kept every map in an `IndexMap` (SipHash). Most YAML maps have a handful of keys, for which
+// hashing each key and keeping a hash table cost more than comparing the keys (see
+// ../../README.md in this folder).
+const SCANNED: usize = 16;
+
 /// A YAML mapping in which the keys and values are both `serde_yaml::Value`.
-#[derive(Clone, Default, Eq, PartialEq)]
+#[derive(Clone, Default)]
 pub struct Mapping {
-    // kpipe: foldhash instead of std's SipHash (see ../../README.md in this folder).
-    map: IndexMap<Value, Value, foldhash::fast::RandomState>,
+    entries: Vec<(Value, Value)>,
+    /// Positions in `entries` by key hash; present exactly when there are more than `SCANNED`
+    /// entries (`clear`, `retain` and removals drop it again below that).
+    index: Option<Box<Table>>,
+}
+
+#[derive(Clone)]
+struct Table {
+    positions: HashTable<usize>,
+    state: foldhash::fast::RandomState,
+}
+
+impl Table {
+    fn build(entries: &[(Value, Value)]) -> Box<Table> {
+        let state = foldhash::fast::RandomState::default();
+        let mut positions = HashTable::with_capacity(entries.len());
+        for (i, (k, _)) in entries.iter().enumerate() {
+            let h = state.hash_one(k);
+            positions.insert_unique(h, i, |&j| state.hash_one(&entries[j].0));
+        }
+        Box::new(Table { positions, state })
+    }
+}
+
+/// A key looked for: a whole `Value` or the string it would be.
+trait Key {
+    fn matches(&self, key: &Value) -> bool;
+    fn hash_with(&self, state: &foldhash::fast::RandomState) -> u64;
+}
+
+impl Key for Value {
+    #[inline]
+    fn matches(&self, key: &Value) -> bool {
+        self == key
+    }
+    fn hash_with(&self, state: &foldhash::fast::RandomState) -> u64 {
+        state.hash_one(self)
+    }
+}
+
+impl Key for str {
+    #[inline]
+    fn matches(&self, key: &Value) -> bool {
+        matches!(key, Value::String(s) if s == self)
+    }
+    fn hash_with(&self, state: &foldhash::fast::RandomState) -> u64 {
+        state.hash_one(HashLikeValue(self))
+    }
 }
 
 impl Mapping {
@@ -27,7 +80,8 @@ impl Mapping {
     #[inline]
     pub fn with_capacity(capacity: usize) -> Self {
         Mapping {
-            map: IndexMap::with_capacity_and_hasher(capacity, Default::default()),
+            entries: Vec::with_capacity(capacity),
+            index: None,
         }
     }
 
@@ -40,7 +94,7 @@ impl Mapping {
     /// Panics if the new allocation size overflows `usize`.
     #[inline]
     pub fn reserve(&mut self, additional: usize) {
-        self.map.reserve(additional);
+        self.entries.reserve(additional);
     }
 
     /// Shrinks the capacity of the map as much as possible. It will drop down
@@ -48,14 +102,105 @@ impl Mapping {
     /// leaving some space in accordance with the resize policy.
     #[inline]
     pub fn shrink_to_fit(&mut self) {
-        self.map.shrink_to_fit();
+        self.entries.shrink_to_fit();
+        if let Some(t) = &mut self.index {
+            let Table { positions, state } = &mut **t;
+            let entries = &self.entries;
+            positions.shrink_to_fit(|&j| state.hash_one(&entries[j].0));
+        }
+    }
+
+    /// The position of `key` in `entries`.
+    #[inline]
+    fn find<K: Key + ?Sized>(&self, key: &K) -> Option<usize> {
+        match &self.index {
+            None => self.entries.iter().position(|(k, _)| key.matches(k)),
+            Some(t) => {
+                let h = key.hash_with(&t.state);
+                t.positions
+                    .find(h, |&j| key.matches(&self.entries[j].0))
+                    .copied()
+            }
+        }
+    }
+
+    /// Appends an entry whose key is not in the map; returns its position.
+    fn push(&mut self, k: Value, v: Value) -> usize {
+        let i = self.entries.len();
+        self.entries.push((k, v));
+        match &mut self.index {
+            Some(t) => {
+                let Table { positions, state } = &mut **t;
+                let entries = &self.entries;
+                let h = state.hash_one(&entries[i].0);
+                positions.insert_unique(h, i, |&j| state.hash_one(&entries[j].0));
+            }
+            None if self.entries.len() > SCANNED => self.index = Some(Table::build(&self.entries)),
+            None => {}
+        }
+        i
+    }
+
+    /// Sets the index again after entries were removed or moved.
+    fn reindex(&mut self) {
+        self.index = (self.entries.len() > SCANNED).then(|| Table::build(&self.entries));
+    }
+
+    /// Removes the entry at `i`, the last entry taking its place.
+    fn swap_remove_at(&mut self, i: usize) -> (Value, Value) {
+        let removed = self.entries.swap_remove(i);
+        let last = self.entries.len();
+        if let Some(t) = &mut self.index {
+            if last <= SCANNED {
+                self.index = None;
+            } else {
+                let Table { positions, state } = &mut **t;
+                if let Ok(e) = positions.find_entry(state.hash_one(&removed.0), |&j| j == i) {
+                    e.remove();
+                }
+                if i < last {
+                    let h = state.hash_one(&self.entries[i].0);
+                    if let Some(p) = positions.find_mut(h, |&j| j == last) {
+                        *p = i;
+                    }
+                }
+            }
+        }
+        removed
+    }
+
+    /// Removes the entry at `i`, the entries after it moving up one place.
+    fn shift_remove_at(&mut self, i: usize) -> (Value, Value) {
+        let removed = self.entries.remove(i);
+        if let Some(t) = &mut self.index {
+            if self.entries.len() <= SCANNED {
+                self.index = None;
+            } else {
+                let Table { positions, state } = &mut **t;
+                if let Ok(e) = positions.find_entry(state.hash_one(&removed.0), |&j| j == i) {
+                    e.remove();
+                }
+                for p in positions.iter_mut() {
+                    if *p > i {
+                        *p -= 1;
+                    }
+                }
+            }
+        }
+        removed
     }
 
     /// Inserts a key-value pair into the map. If the key already existed, the
     /// old value is returned.
     #[inline]
     pub fn insert(&mut self, k: Value, v: Value) -> Option<Value> {
-        self.map.insert(k, v)
+        match self.find(&k) {
+            Some(i) => Some(mem::replace(&mut self.entries[i].1, v)),
+            None => {
+                self.push(k, v);
+                None
+            }
+        }
     }
 
     /// Checks if the map contains the given key.
@@ -80,9 +225,9 @@ impl Mapping {
     /// in-place manipulation.
     #[inline]
     pub fn entry(&mut self, k: Value) -> Entry {
-        match self.map.entry(k) {
-            indexmap::map::Entry::Occupied(occupied) => Entry::Occupied(OccupiedEntry { occupied }),
-            indexmap::map::Entry::Vacant(vacant) => Entry::Vacant(VacantEntry { vacant }),
+        match self.find(&k) {
+            Some(at) => Entry::Occupied(OccupiedEntry { map: self, at }),
+            None => Entry::Vacant(VacantEntry { map: self, key: k }),
         }
     }
 
@@ -151,36 +296,41 @@ impl Mapping {
     /// Scan through each key-value pair in the map and keep those where the
     /// closure `keep` returns true.
     #[inline]
-    pub fn retain<F>(&mut self, keep: F)
+    pub fn retain<F>(&mut self, mut keep: F)
     where
         F: FnMut(&Value, &mut Value) -> bool,
     {
-        self.map.retain(keep);
+        let len = self.entries.len();
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+        if self.entries.len() != len && self.index.is_some() {
+            self.reindex();
+        }
     }
 
     /// Returns the maximum number of key-value pairs the map can hold without
     /// reallocating.
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.map.capacity()
+        self.entries.capacity()
     }
 
     /// Returns the number of key-value pairs in the map.
     #[inline]
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 
     /// Returns whether the map is currently empty.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
 
     /// Clears the map of all key-value pairs.
     #[inline]
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.entries.clear();
+        self.index = None;
     }
 
     /// Returns a double-ended iterator visiting all key-value pairs in order of
@@ -188,7 +338,7 @@ impl Mapping {
     #[inline]
     pub fn iter(&self) -> Iter {
         Iter {
-            iter: self.map.iter(),
+            iter: self.entries.iter(),
         }
     }
 
@@ -197,45 +347,58 @@ impl Mapping {
     #[inline]
     pub fn iter_mut(&mut self) -> IterMut {
         IterMut {
-            iter: self.map.iter_mut(),
+            iter: self.entries.iter_mut(),
         }
     }
 
     /// Return an iterator over the keys of the map.
     pub fn keys(&self) -> Keys {
         Keys {
-            iter: self.map.keys(),
+            iter: self.entries.iter(),
         }
     }
 
     /// Return an owning iterator over the keys of the map.
     pub fn into_keys(self) -> IntoKeys {
         IntoKeys {
-            iter: self.map.into_keys(),
+            iter: self.entries.into_iter(),
         }
     }
 
     /// Return an iterator over the values of the map.
     pub fn values(&self) -> Values {
         Values {
-            iter: self.map.values(),
+            iter: self.entries.iter(),
         }
     }
 
     /// Return an iterator over mutable references to the values of the map.
     pub fn values_mut(&mut self) -> ValuesMut {
         ValuesMut {
-            iter: self.map.values_mut(),
+            iter: self.entries.iter_mut(),
         }
     }
 
     /// Return an owning iterator over the values of the map.
     pub fn into_values(self) -> IntoValues {
         IntoValues {
-            iter: self.map.into_values(),
+            iter: self.entries.into_iter(),
         }
     }
 }
+
+/// Equal maps hold equal keys with equal values, in any order (as `IndexMap`'s equality).
+impl PartialEq for Mapping {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .entries
+                .iter()
+                .all(|(k, v)| other.find(k).is_some_and(|i| other.entries[i].1 == *v))
+    }
+}
+
+impl Eq for Mapping {}
 
 /// A type that can be used to index into a `serde_yaml::Mapping`. See the
 /// methods `get`, `get_mut`, `contains_key`, and `remove` of `Value`.
@@ -267,15 +430,6 @@ pub trait Index: private::Sealed {
 
 struct HashLikeValue<'a>(&'a str);
 
-impl<'a> indexmap::Equivalent<Value> for HashLikeValue<'a> {
-    fn equivalent(&self, key: &Value) -> bool {
-        match key {
-            Value::String(string) => self.0 == string,
-            _ => false,
-        }
-    }
-}
-
 // NOTE: This impl must be consistent with Value's Hash impl.
 impl<'a> Hash for HashLikeValue<'a> {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -285,77 +439,43 @@ impl<'a> Hash for HashLikeValue<'a> {
     }
 }
 
-impl Index for Value {
-    fn is_key_into(&self, v: &Mapping) -> bool {
-        v.map.contains_key(self)
-    }
-    fn index_into<'a>(&self, v: &'a Mapping) -> Option<&'a Value> {
-        v.map.get(self)
-    }
-    fn index_into_mut<'a>(&self, v: &'a mut Mapping) -> Option<&'a mut Value> {
-        v.map.get_mut(self)
-    }
-    fn swap_remove_from(&self, v: &mut Mapping) -> Option<Value> {
-        v.map.swap_remove(self)
-    }
-    fn swap_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
-        v.map.swap_remove_entry(self)
-    }
-    fn shift_remove_from(&self, v: &mut Mapping) -> Option<Value> {
-        v.map.shift_remove(self)
-    }
-    fn shift_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
-        v.map.shift_remove_entry(self)
-    }
+// kpipe: one body for `Value` and `str` keys, through `Key`.
+macro_rules! index_by_key {
+    ($ty:ty, $key:ident => $as_key:expr) => {
+        impl Index for $ty {
+            fn is_key_into(&self, v: &Mapping) -> bool {
+                let $key = self;
+                v.find($as_key).is_some()
+            }
+            fn index_into<'a>(&self, v: &'a Mapping) -> Option<&'a Value> {
+                let $key = self;
+                v.find($as_key).map(|i| &v.entries[i].1)
+            }
+            fn index_into_mut<'a>(&self, v: &'a mut Mapping) -> Option<&'a mut Value> {
+                let $key = self;
+                v.find($as_key).map(|i| &mut v.entries[i].1)
+            }
+            fn swap_remove_from(&self, v: &mut Mapping) -> Option<Value> {
+                self.swap_remove_entry_from(v).map(|(_, value)| value)
+            }
+            fn swap_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
+                let $key = self;
+                v.find($as_key).map(|i| v.swap_remove_at(i))
+            }
+            fn shift_remove_from(&self, v: &mut Mapping) -> Option<Value> {
+                self.shift_remove_entry_from(v).map(|(_, value)| value)
+            }
+            fn shift_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
+                let $key = self;
+                v.find($as_key).map(|i| v.shift_remove_at(i))
+            }
+        }
+    };
 }
 
-impl Index for str {
-    fn is_key_into(&self, v: &Mapping) -> bool {
-        v.map.contains_key(&HashLikeValue(self))
-    }
-    fn index_into<'a>(&self, v: &'a Mapping) -> Option<&'a Value> {
-        v.map.get(&HashLikeValue(self))
-    }
-    fn index_into_mut<'a>(&self, v: &'a mut Mapping) -> Option<&'a mut Value> {
-        v.map.get_mut(&HashLikeValue(self))
-    }
-    fn swap_remove_from(&self, v: &mut Mapping) -> Option<Value> {
-        v.map.swap_remove(&HashLikeValue(self))
-    }
-    fn swap_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
-        v.map.swap_remove_entry(&HashLikeValue(self))
-    }
-    fn shift_remove_from(&self, v: &mut Mapping) -> Option<Value> {
-        v.map.shift_remove(&HashLikeValue(self))
-    }
-    fn shift_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
-        v.map.shift_remove_entry(&HashLikeValue(self))
-    }
-}
-
-impl Index for String {
-    fn is_key_into(&self, v: &Mapping) -> bool {
-        self.as_str().is_key_into(v)
-    }
-    fn index_into<'a>(&self, v: &'a Mapping) -> Option<&'a Value> {
-        self.as_str().index_into(v)
-    }
-    fn index_into_mut<'a>(&self, v: &'a mut Mapping) -> Option<&'a mut Value> {
-        self.as_str().index_into_mut(v)
-    }
-    fn swap_remove_from(&self, v: &mut Mapping) -> Option<Value> {
-        self.as_str().swap_remove_from(v)
-    }
-    fn swap_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
-        self.as_str().swap_remove_entry_from(v)
-    }
-    fn shift_remove_from(&self, v: &mut Mapping) -> Option<Value> {
-        self.as_str().shift_remove_from(v)
-    }
-    fn shift_remove_entry_from(&self, v: &mut Mapping) -> Option<(Value, Value)> {
-        self.as_str().shift_remove_entry_from(v)
-    }
-}
+index_by_key!(Value, key => key);
+index_by_key!(str, key => key);
+index_by_key!(String, key => key.as_str());
 
 impl<T> Index for &T
 where
@@ -512,30 +632,42 @@ where
 impl Extend<(Value, Value)> for Mapping {
     #[inline]
     fn extend<I: IntoIterator<Item = (Value, Value)>>(&mut self, iter: I) {
-        self.map.extend(iter);
+        let iter = iter.into_iter();
+        self.reserve(iter.size_hint().0);
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
     }
 }
 
 impl FromIterator<(Value, Value)> for Mapping {
     #[inline]
     fn from_iter<I: IntoIterator<Item = (Value, Value)>>(iter: I) -> Self {
-        Mapping {
-            map: IndexMap::from_iter(iter),
-        }
+        let mut mapping = Mapping::new();
+        mapping.extend(iter);
+        mapping
     }
 }
 
+// kpipe: each iterator walks `entries`, mapping an entry to what it yields.
 macro_rules! delegate_iterator {
-    (($name:ident $($generics:tt)*) => $item:ty) => {
+    (($name:ident $($generics:tt)*) => $item:ty, |$e:pat_param| $map:expr) => {
         impl $($generics)* Iterator for $name $($generics)* {
             type Item = $item;
             #[inline]
             fn next(&mut self) -> Option<Self::Item> {
-                self.iter.next()
+                self.iter.next().map(|$e| $map)
             }
             #[inline]
             fn size_hint(&self) -> (usize, Option<usize>) {
                 self.iter.size_hint()
+            }
+        }
+
+        impl $($generics)* DoubleEndedIterator for $name $($generics)* {
+            #[inline]
+            fn next_back(&mut self) -> Option<Self::Item> {
+                self.iter.next_back().map(|$e| $map)
             }
         }
 
@@ -550,46 +682,42 @@ macro_rules! delegate_iterator {
 
 /// Iterator over `&serde_yaml::Mapping`.
 pub struct Iter<'a> {
-    iter: indexmap::map::Iter<'a, Value, Value>,
+    iter: std::slice::Iter<'a, (Value, Value)>,
 }
 
-delegate_iterator!((Iter<'a>) => (&'a Value, &'a Value));
+delegate_iterator!((Iter<'a>) => (&'a Value, &'a Value), |(k, v)| (k, v));
 
 impl<'a> IntoIterator for &'a Mapping {
     type Item = (&'a Value, &'a Value);
     type IntoIter = Iter<'a>;
     #[inline]
     fn into_iter(self) -> Self::IntoIter {
-        Iter {
-            iter: self.map.iter(),
-        }
+        self.iter()
     }
 }
 
 /// Iterator over `&mut serde_yaml::Mapping`.
 pub struct IterMut<'a> {
-    iter: indexmap::map::IterMut<'a, Value, Value>,
+    iter: std::slice::IterMut<'a, (Value, Value)>,
 }
 
-delegate_iterator!((IterMut<'a>) => (&'a Value, &'a mut Value));
+delegate_iterator!((IterMut<'a>) => (&'a Value, &'a mut Value), |(k, v)| (&*k, v));
 
 impl<'a> IntoIterator for &'a mut Mapping {
     type Item = (&'a Value, &'a mut Value);
     type IntoIter = IterMut<'a>;
     #[inline]
     fn into_iter(self) -> Self::IntoIter {
-        IterMut {
-            iter: self.map.iter_mut(),
-        }
+        self.iter_mut()
     }
 }
 
 /// Iterator over `serde_yaml::Mapping` by value.
 pub struct IntoIter {
-    iter: indexmap::map::IntoIter<Value, Value>,
+    iter: std::vec::IntoIter<(Value, Value)>,
 }
 
-delegate_iterator!((IntoIter) => (Value, Value));
+delegate_iterator!((IntoIter) => (Value, Value), |e| e);
 
 impl IntoIterator for Mapping {
     type Item = (Value, Value);
@@ -597,45 +725,45 @@ impl IntoIterator for Mapping {
     #[inline]
     fn into_iter(self) -> Self::IntoIter {
         IntoIter {
-            iter: self.map.into_iter(),
+            iter: self.entries.into_iter(),
         }
     }
 }
 
 /// Iterator of the keys of a `&serde_yaml::Mapping`.
 pub struct Keys<'a> {
-    iter: indexmap::map::Keys<'a, Value, Value>,
+    iter: std::slice::Iter<'a, (Value, Value)>,
 }
 
-delegate_iterator!((Keys<'a>) => &'a Value);
+delegate_iterator!((Keys<'a>) => &'a Value, |(k, _)| k);
 
 /// Iterator of the keys of a `serde_yaml::Mapping`.
 pub struct IntoKeys {
-    iter: indexmap::map::IntoKeys<Value, Value>,
+    iter: std::vec::IntoIter<(Value, Value)>,
 }
 
-delegate_iterator!((IntoKeys) => Value);
+delegate_iterator!((IntoKeys) => Value, |(k, _)| k);
 
 /// Iterator of the values of a `&serde_yaml::Mapping`.
 pub struct Values<'a> {
-    iter: indexmap::map::Values<'a, Value, Value>,
+    iter: std::slice::Iter<'a, (Value, Value)>,
 }
 
-delegate_iterator!((Values<'a>) => &'a Value);
+delegate_iterator!((Values<'a>) => &'a Value, |(_, v)| v);
 
 /// Iterator of the values of a `&mut serde_yaml::Mapping`.
 pub struct ValuesMut<'a> {
-    iter: indexmap::map::ValuesMut<'a, Value, Value>,
+    iter: std::slice::IterMut<'a, (Value, Value)>,
 }
 
-delegate_iterator!((ValuesMut<'a>) => &'a mut Value);
+delegate_iterator!((ValuesMut<'a>) => &'a mut Value, |(_, v)| v);
 
 /// Iterator of the values of a `serde_yaml::Mapping`.
 pub struct IntoValues {
-    iter: indexmap::map::IntoValues<Value, Value>,
+    iter: std::vec::IntoIter<(Value, Value)>,
 }
 
-delegate_iterator!((IntoValues) => Value);
+delegate_iterator!((IntoValues) => Value, |(_, v)| v);
 
 /// Entry for an existing key-value pair or a vacant location to insert one.
 pub enum Entry<'a> {
@@ -648,13 +776,16 @@ pub enum Entry<'a> {
 /// A view into an occupied entry in a [`Mapping`]. It is part of the [`Entry`]
 /// enum.
 pub struct OccupiedEntry<'a> {
-    occupied: indexmap::map::OccupiedEntry<'a, Value, Value>,
+    map: &'a mut Mapping,
+    /// The entry's position in `map.entries`.
+    at: usize,
 }
 
 /// A view into a vacant entry in a [`Mapping`]. It is part of the [`Entry`]
 /// enum.
 pub struct VacantEntry<'a> {
-    vacant: indexmap::map::VacantEntry<'a, Value, Value>,
+    map: &'a mut Mapping,
+    key: Value,
 }
 
 impl<'a> Entry<'a> {
@@ -708,44 +839,44 @@ impl<'a> OccupiedEntry<'a> {
     /// Gets a reference to the key in the entry.
     #[inline]
     pub fn key(&self) -> &Value {
-        self.occupied.key()
+        &self.map.entries[self.at].0
     }
 
     /// Gets a reference to the value in the entry.
     #[inline]
     pub fn get(&self) -> &Value {
-        self.occupied.get()
+        &self.map.entries[self.at].1
     }
 
     /// Gets a mutable reference to the value in the entry.
     #[inline]
     pub fn get_mut(&mut self) -> &mut Value {
-        self.occupied.get_mut()
+        &mut self.map.entries[self.at].1
     }
 
     /// Converts the entry into a mutable reference to its value.
     #[inline]
     pub fn into_mut(self) -> &'a mut Value {
-        self.occupied.into_mut()
+        &mut self.map.entries[self.at].1
     }
 
     /// Sets the value of the entry with the `OccupiedEntry`'s key, and returns
     /// the entry's old value.
     #[inline]
     pub fn insert(&mut self, value: Value) -> Value {
-        self.occupied.insert(value)
+        mem::replace(self.get_mut(), value)
     }
 
     /// Takes the value of the entry out of the map, and returns it.
     #[inline]
     pub fn remove(self) -> Value {
-        self.occupied.swap_remove()
+        self.remove_entry().1
     }
 
     /// Remove and return the key, value pair stored in the map for this entry.
     #[inline]
     pub fn remove_entry(self) -> (Value, Value) {
-        self.occupied.swap_remove_entry()
+        self.map.swap_remove_at(self.at)
     }
 }
 
@@ -754,20 +885,21 @@ impl<'a> VacantEntry<'a> {
     /// through the VacantEntry.
     #[inline]
     pub fn key(&self) -> &Value {
-        self.vacant.key()
+        &self.key
     }
 
     /// Takes ownership of the key, leaving the entry vacant.
     #[inline]
     pub fn into_key(self) -> Value {
-        self.vacant.into_key()
+        self.key
     }
 
     /// Sets the value of the entry with the VacantEntry's key, and returns a
     /// mutable reference to it.
     #[inline]
     pub fn insert(self, value: Value) -> &'a mut Value {
-        self.vacant.insert(value)
+        let i = self.map.push(self.key, value);
+        &mut self.map.entries[i].1
     }
 }
 
