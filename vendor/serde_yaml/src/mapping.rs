@@ -52,7 +52,12 @@ trait Key {
 impl Key for Value {
     #[inline]
     fn matches(&self, key: &Value) -> bool {
-        self == key
+        // Keys are nearly always strings: compared here, without a call to `Value::eq`.
+        match (self, key) {
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::String(_), _) | (_, Value::String(_)) => false,
+            _ => self == key,
+        }
     }
     fn hash_with(&self, state: &foldhash::fast::RandomState) -> u64 {
         state.hash_one(self)
@@ -390,11 +395,16 @@ impl Mapping {
 /// Equal maps hold equal keys with equal values, in any order (as `IndexMap`'s equality).
 impl PartialEq for Mapping {
     fn eq(&self, other: &Self) -> bool {
+        // Maps compared are mostly in the same order: each key is first looked for in the
+        // same place.
         self.len() == other.len()
-            && self
-                .entries
-                .iter()
-                .all(|(k, v)| other.find(k).is_some_and(|i| other.entries[i].1 == *v))
+            && self.entries.iter().enumerate().all(|(i, (k, v))| {
+                let at = match other.entries.get(i) {
+                    Some((o, _)) if k.matches(o) => Some(i),
+                    _ => other.find(k),
+                };
+                at.is_some_and(|j| other.entries[j].1 == *v)
+            })
     }
 }
 
