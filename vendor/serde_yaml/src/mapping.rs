@@ -41,6 +41,13 @@ impl Table {
         }
         Box::new(Table { positions, state })
     }
+
+    /// Drops the position `at` listed for `key`.
+    fn unlist(&mut self, key: &Value, at: usize) {
+        if let Ok(e) = self.positions.find_entry(self.state.hash_one(key), |&j| j == at) {
+            e.remove();
+        }
+    }
 }
 
 /// A key looked for: a whole `Value` or the string it would be.
@@ -159,13 +166,10 @@ impl Mapping {
             if last <= SCANNED {
                 self.index = None;
             } else {
-                let Table { positions, state } = &mut **t;
-                if let Ok(e) = positions.find_entry(state.hash_one(&removed.0), |&j| j == i) {
-                    e.remove();
-                }
+                t.unlist(&removed.0, i);
                 if i < last {
-                    let h = state.hash_one(&self.entries[i].0);
-                    if let Some(p) = positions.find_mut(h, |&j| j == last) {
+                    let h = t.state.hash_one(&self.entries[i].0);
+                    if let Some(p) = t.positions.find_mut(h, |&j| j == last) {
                         *p = i;
                     }
                 }
@@ -181,11 +185,8 @@ impl Mapping {
             if self.entries.len() <= SCANNED {
                 self.index = None;
             } else {
-                let Table { positions, state } = &mut **t;
-                if let Ok(e) = positions.find_entry(state.hash_one(&removed.0), |&j| j == i) {
-                    e.remove();
-                }
-                for p in positions.iter_mut() {
+                t.unlist(&removed.0, i);
+                for p in t.positions.iter_mut() {
                     if *p > i {
                         *p -= 1;
                     }
