@@ -622,7 +622,6 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Resul
     Ok(resolve_plain(&text))
 }
 
-/// go-yaml v2's resolution of a plain scalar (what kubectl applies).
 /// The plain words YAML 1.1 reads as null or a boolean (the non-numeric part of `resolve_plain`).
 fn is_null_or_bool_word(s: &str) -> bool {
     matches!(
@@ -656,23 +655,38 @@ fn is_null_or_bool_word(s: &str) -> bool {
     )
 }
 
+/// go-yaml v2's resolution of a plain scalar (what kubectl applies).
 pub fn resolve_plain(s: &str) -> Value {
-    match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true)
+    // The words below are at most 5 bytes and start with one of these (or are empty): most
+    // scalars (names, labels, images) skip the 40 comparisons.
+    let word = s.len() <= 5
+        && s.as_bytes().first().is_none_or(|c| {
+            matches!(
+                c,
+                b'~' | b'n'
+                    | b'N'
+                    | b'y'
+                    | b'Y'
+                    | b't'
+                    | b'T'
+                    | b'o'
+                    | b'O'
+                    | b'f'
+                    | b'F'
+                    | b'.'
+                    | b'+'
+                    | b'-'
+            )
+        });
+    if word {
+        if let Some(v) = resolve_word(s) {
+            return v;
         }
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false)
-        }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Number(Number::from(f64::INFINITY))
-        }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Number(Number::from(f64::NEG_INFINITY)),
-        ".nan" | ".NaN" | ".NAN" => return Value::Number(Number::from(f64::NAN)),
-        _ => {}
     }
-    let first = s.as_bytes()[0];
+    // Not empty: the empty word is null.
+    let Some(&first) = s.as_bytes().first() else {
+        return Value::Null;
+    };
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
         return Value::String(s.to_string());
     }
@@ -687,8 +701,36 @@ pub fn resolve_plain(s: &str) -> Value {
     Value::String(s.to_string())
 }
 
+/// The null, bool and special float words of YAML 1.1's core schema.
+fn resolve_word(s: &str) -> Option<Value> {
+    Some(match s {
+        "" | "~" | "null" | "Null" | "NULL" => Value::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Value::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Value::Bool(false)
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            Value::Number(Number::from(f64::INFINITY))
+        }
+        "-.inf" | "-.Inf" | "-.INF" => Value::Number(Number::from(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => Value::Number(Number::from(f64::NAN)),
+        _ => return None,
+    })
+}
+
+/// `s` without YAML 1.1's digit separators (copied only when it has some).
+fn without_underscores(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('_') {
+        s.replace('_', "").into()
+    } else {
+        s.into()
+    }
+}
+
 fn parse_int(s: &str) -> Option<Number> {
-    let plain = s.replace('_', "");
+    let plain = without_underscores(s);
     let (neg, digits) = match plain.as_bytes().first()? {
         b'-' => (true, &plain[1..]),
         b'+' => (false, &plain[1..]),
@@ -727,7 +769,8 @@ fn parse_int(s: &str) -> Option<Number> {
 
 fn is_float(s: &str) -> bool {
     // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?  (underscores allowed, as in YAML 1.1)
-    let b: Vec<u8> = s.bytes().filter(|&c| c != b'_').collect();
+    let plain = without_underscores(s);
+    let b = plain.as_bytes();
     let mut i = 0;
     if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
         i += 1;
@@ -1236,6 +1279,44 @@ fn emit_block_literal(s: &str, indent: usize, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The words are looked for only in short scalars with the right first byte: each of
+    /// them must still resolve, and numbers and strings around them as before.
+    #[test]
+    fn plain_words_numbers_and_strings_resolve() {
+        for w in [
+            "", "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
+            "on", "On", "ON", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off",
+            "OFF", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+            ".nan", ".NaN", ".NAN",
+        ] {
+            assert!(
+                !matches!(resolve_plain(w), Value::String(_)),
+                "{w:?} resolved as a string"
+            );
+            assert!(resolve_word(w).is_some(), "{w:?}");
+        }
+        let n = |s: &str| resolve_plain(s);
+        assert_eq!(n("8080"), Value::Number(8080.into()));
+        assert_eq!(n("1_000"), Value::Number(1000.into()));
+        assert_eq!(n("-0x1F"), Value::Number((-31).into()));
+        assert_eq!(n("0o17"), Value::Number(15.into()));
+        assert_eq!(n("1_0.5e1"), Value::Number(105.0.into()));
+        assert_eq!(n(".5"), Value::Number(0.5.into()));
+        for s in [
+            "10.0.0.1",
+            "nginx:1.25",
+            "yess",
+            "Nul",
+            "truE",
+            "-",
+            "+",
+            "offf",
+            "n/a",
+        ] {
+            assert_eq!(n(s), Value::String(s.into()), "{s:?}");
+        }
+    }
 
     /// Runs of 0 to 20 spaces, from 0 to 2 bytes in, ended by another byte or by the end,
     /// across the 8-byte steps.

@@ -94,13 +94,36 @@ impl Path {
         out
     }
 
+    /// The path's keys, when it has no list segments: it then reaches one place at most,
+    /// found without listing locations (the default rules' paths, every object's).
+    fn key_only(&self) -> Option<impl Iterator<Item = Concrete<'_>> + Clone> {
+        self.0.iter().all(|s| matches!(s, Seg::Key(_))).then(|| {
+            self.0.iter().filter_map(|s| match s {
+                Seg::Key(k) => Some(Concrete::Key(k)),
+                _ => None,
+            })
+        })
+    }
+
     /// `type: remove`: deletes the final key wherever the path reaches.
     pub fn remove(&self, obj: &mut Value) {
-        let Ok((_, key)) = self.last_key() else {
+        let Ok((parents, key)) = self.last_key() else {
             return;
         };
+        if let Some(keys) = self.key_only() {
+            let parents = keys.take(parents.len());
+            if let Some(Value::Mapping(m)) = get_mut(obj, parents) {
+                crate::lookup::remove(m, key);
+            }
+            return;
+        }
+        self.remove_listed(obj, key);
+    }
+
+    /// [`Path::remove`] at every location listed.
+    fn remove_listed(&self, obj: &mut Value, key: &str) {
         for loc in self.locations(obj, false) {
-            if let Some(Value::Mapping(m)) = get_mut(obj, &loc) {
+            if let Some(Value::Mapping(m)) = get_mut(obj, loc.iter().copied()) {
                 crate::lookup::remove(m, key);
             }
         }
@@ -109,16 +132,40 @@ impl Path {
     /// `type: copy`: for each location in `obj`, takes the value at the same location from the
     /// first source that has the key (a null value counts). No source → left as is.
     pub fn copy(&self, obj: &mut Value, sources: &[&Value]) {
-        let Ok((_, key)) = self.last_key() else {
+        let Ok((parents, key)) = self.last_key() else {
             return;
         };
+        if let Some(keys) = self.key_only() {
+            // One place at most, which `get_or_create` reaches exactly when listing the
+            // locations would have found it (maps and nulls along the way, or missing keys).
+            let parents = keys.take(parents.len());
+            let found = sources
+                .iter()
+                .find_map(|src| match get(src, parents.clone()) {
+                    Some(Value::Mapping(m)) => m.at(key).cloned(),
+                    _ => None,
+                });
+            if let Some(val) = found {
+                if let Some(parent) = get_or_create(obj, parents) {
+                    parent.insert(Value::from(key), val);
+                }
+            }
+            return;
+        }
+        self.copy_listed(obj, sources, key);
+    }
+
+    /// [`Path::copy`] at every location listed.
+    fn copy_listed(&self, obj: &mut Value, sources: &[&Value], key: &str) {
         for loc in self.locations(obj, true) {
-            let found = sources.iter().find_map(|src| match get(src, &loc) {
-                Some(Value::Mapping(m)) => m.at(key).cloned(),
-                _ => None,
-            });
+            let found = sources
+                .iter()
+                .find_map(|src| match get(src, loc.iter().copied()) {
+                    Some(Value::Mapping(m)) => m.at(key).cloned(),
+                    _ => None,
+                });
             let Some(val) = found else { continue };
-            if let Some(parent) = get_or_create(obj, &loc) {
+            if let Some(parent) = get_or_create(obj, loc.iter().copied()) {
                 parent.insert(Value::from(key), val);
             }
         }
@@ -128,13 +175,34 @@ impl Path {
     /// missing maps along key-only stretches are created (ownership labels), otherwise absent
     /// locations are skipped (label scoping).
     pub fn insert_entries(&self, obj: &mut Value, entries: &Mapping, create: bool) {
+        if let Some(keys) = self.key_only() {
+            let target = if create {
+                get_or_create(obj, keys)
+            } else {
+                match get_mut(obj, keys) {
+                    Some(Value::Mapping(m)) => Some(m),
+                    _ => None,
+                }
+            };
+            if let Some(m) = target {
+                for (k, v) in entries {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            return;
+        }
+        self.insert_entries_listed(obj, entries, create);
+    }
+
+    /// [`Path::insert_entries`] at every location listed.
+    fn insert_entries_listed(&self, obj: &mut Value, entries: &Mapping, create: bool) {
         let mut locs = Vec::new();
         walk(obj, &self.0, &mut Vec::new(), create, &mut locs);
         for loc in locs {
             let target = if create {
-                get_or_create(obj, &loc)
+                get_or_create(obj, loc.iter().copied())
             } else {
-                match get_mut(obj, &loc) {
+                match get_mut(obj, loc.iter().copied()) {
                     Some(Value::Mapping(m)) => Some(m),
                     _ => None,
                 }
@@ -153,7 +221,7 @@ impl Path {
         let mut locs = Vec::new();
         walk(obj, &self.0, &mut Vec::new(), false, &mut locs);
         for loc in locs {
-            if let Some(Value::Mapping(m)) = get_mut(obj, &loc) {
+            if let Some(Value::Mapping(m)) = get_mut(obj, loc.iter().copied()) {
                 f(m);
             }
         }
@@ -237,24 +305,27 @@ fn extend<'p>(here: &[Concrete<'p>], seg: &'p Seg, rest: &'p [Seg]) -> Vec<Concr
     v
 }
 
-fn get<'a>(v: &'a Value, loc: &[Concrete]) -> Option<&'a Value> {
+fn get<'a, 'p>(v: &'a Value, loc: impl IntoIterator<Item = Concrete<'p>>) -> Option<&'a Value> {
     let mut cur = v;
     for c in loc {
         cur = match (c, cur) {
             (Concrete::Key(k), Value::Mapping(m)) => m.at(k)?,
-            (Concrete::Index(i), Value::Sequence(s)) => s.get(*i)?,
+            (Concrete::Index(i), Value::Sequence(s)) => s.get(i)?,
             _ => return None,
         };
     }
     Some(cur)
 }
 
-fn get_mut<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Value> {
+fn get_mut<'a, 'p>(
+    v: &'a mut Value,
+    loc: impl IntoIterator<Item = Concrete<'p>>,
+) -> Option<&'a mut Value> {
     let mut cur = v;
     for c in loc {
         cur = match (c, cur) {
             (Concrete::Key(k), Value::Mapping(m)) => m.at_mut(k)?,
-            (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
+            (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(i)?,
             _ => return None,
         };
     }
@@ -262,7 +333,10 @@ fn get_mut<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Value> {
 }
 
 /// Like `get_mut`, creating missing (or null) maps along the way; the result is a map.
-fn get_or_create<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Mapping> {
+fn get_or_create<'a, 'p>(
+    v: &'a mut Value,
+    loc: impl IntoIterator<Item = Concrete<'p>>,
+) -> Option<&'a mut Mapping> {
     let mut cur = v;
     for c in loc {
         if cur.is_null() {
@@ -271,11 +345,11 @@ fn get_or_create<'a>(v: &'a mut Value, loc: &[Concrete]) -> Option<&'a mut Mappi
         cur = match (c, cur) {
             (Concrete::Key(k), Value::Mapping(m)) => {
                 if m.at(k).is_none() {
-                    m.insert(Value::from(*k), Value::Mapping(Mapping::new()));
+                    m.insert(Value::from(k), Value::Mapping(Mapping::new()));
                 }
                 m.at_mut(k)?
             }
-            (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
+            (Concrete::Index(i), Value::Sequence(s)) => s.get_mut(i)?,
             _ => return None,
         };
     }
@@ -404,5 +478,55 @@ mod tests {
             .unwrap()
             .copy(&mut o, &[&existing]);
         assert_eq!(o, y("webhooks: []"));
+    }
+
+    /// Paths of keys only are edited without listing locations: the result must be what
+    /// listing them gives, wherever the path runs into a missing key, a null, a scalar or a list.
+    #[test]
+    fn key_only_paths_edit_as_listed_locations_do() {
+        let objects = [
+            "a: {b: {c: 1, d: 2}}",
+            "a: {b: null}",
+            "a: {b: 5}",
+            "a: {b: [1, 2]}",
+            "a: null",
+            "a: 7",
+            "a: {}",
+            "x: 1",
+            "null",
+            "a: {b: {}}",
+        ];
+        let paths = [
+            vec!["a"],
+            vec!["a", "b"],
+            vec!["a", "b", "c"],
+            vec!["a", "b", "z"],
+        ];
+        let source = y("a: {b: {c: 9, z: 8}}\nx: 3");
+        let mut entries = Mapping::new();
+        entries.insert("k".into(), "v".into());
+        for o in objects {
+            for p in &paths {
+                let path = Path::keys(p);
+                let (parents, key) = path.last_key().unwrap();
+                assert_eq!(parents.len() + 1, p.len());
+                let (mut fast, mut listed) = (y(o), y(o));
+                path.remove(&mut fast);
+                path.remove_listed(&mut listed, key);
+                assert_eq!(fast, listed, "remove {p:?} from {o}");
+                for sources in [vec![&source], vec![&y(o), &source], vec![]] {
+                    let (mut fast, mut listed) = (y(o), y(o));
+                    path.copy(&mut fast, &sources);
+                    path.copy_listed(&mut listed, &sources, key);
+                    assert_eq!(fast, listed, "copy {p:?} into {o}");
+                }
+                for create in [true, false] {
+                    let (mut fast, mut listed) = (y(o), y(o));
+                    path.insert_entries(&mut fast, &entries, create);
+                    path.insert_entries_listed(&mut listed, &entries, create);
+                    assert_eq!(fast, listed, "insert at {p:?} into {o} ({create})");
+                }
+            }
+        }
     }
 }
