@@ -121,7 +121,7 @@ fn key_stop(b: &[u8], mut i: usize, end: usize) -> Option<usize> {
 /// The index of the first `\n` at or after `i` in `b`, or `b.len()`. Inline and 16 bytes at a
 /// time: lines are short, and `memchr`'s call and dispatch cost more than most of them.
 #[inline(always)]
-fn newline_at_or_after(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn newline_at_or_after(b: &[u8], mut i: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{

@@ -136,14 +136,15 @@ pub fn read_with(
     let mut doc = Cut::new(0, 1, 0, false);
     let (mut pos, mut line) = (0, 1);
     while pos < b.len() {
-        let end = memchr::memchr(b'\n', &b[pos..]).map_or(b.len(), |i| pos + i);
+        let end = super::fast::newline_at_or_after(b, pos);
         let l = &b[pos..end];
         match l.first() {
             None | Some(b'#') => {}
             Some(b' ') => {
                 // Indented content before the first key: not a block mapping at column 0.
-                let content = l.iter().find(|c| **c != b' ');
-                if doc.pieces.is_empty() && content.is_some_and(|c| *c != b'#') {
+                if doc.pieces.is_empty()
+                    && l.iter().find(|c| **c != b' ').is_some_and(|c| *c != b'#')
+                {
                     return None;
                 }
             }

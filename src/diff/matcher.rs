@@ -293,6 +293,12 @@ impl Decided<'_> {
         }
     }
 
+    /// Whether rule `i` applies to every object of this kind (`Some(true)`), to none
+    /// (`Some(false)`), or depends on what an object holds (`None`).
+    pub fn known(&self, i: usize) -> Option<bool> {
+        self.0.get(i).copied().flatten()
+    }
+
     /// Whether rule `i` may apply, whatever objects of this kind hold (false only when
     /// their apiVersion and kind rule it out).
     pub fn may(&self, i: usize, ms: &[Matcher], obj: &Value) -> bool {

@@ -3,6 +3,7 @@
 
 use super::config::{Config, PathRule, RebaseKind, RebaseRule, Source, PLAN_REBASE};
 use super::matcher::{any_matches, Decided};
+use super::path::Path;
 use crate::lookup::Lookup;
 use serde_yaml::{Mapping, Value};
 
@@ -126,7 +127,9 @@ fn rebase_decided(new: Value, existing: &Value, rules: &[RebaseRule], decided: D
                         Source::Existing => existing,
                     })
                     .collect();
-                r.paths.iter().for_each(|p| p.copy(&mut cur, &srcs));
+                for p in &r.paths {
+                    p.copy_without(&mut cur, &srcs, &removed_later(rules, decided, i, p));
+                }
                 // A moved field no source had stays as it was.
                 for k in &moved {
                     if !srcs.iter().any(|s| s.at(k).is_some()) {
@@ -140,6 +143,29 @@ fn rebase_decided(new: Value, existing: &Value, rules: &[RebaseRule], decided: D
         }
     }
     cur
+}
+
+/// The keys under `p` that a rule after rule `i` removes for certain before anything looks
+/// at them: the rules up to it are decided for this kind (no matcher reads the object) and
+/// copy or remove. kapp's defaults copy all of `metadata` from the live object, then remove
+/// its labels and annotations: those are not cloned only to be dropped.
+fn removed_later<'r>(
+    rules: &'r [RebaseRule],
+    decided: Decided,
+    i: usize,
+    p: &Path,
+) -> Vec<&'r str> {
+    let mut keys = Vec::new();
+    for (j, r) in rules.iter().enumerate().skip(i + 1) {
+        match (decided.known(j), &r.kind) {
+            (None, _) | (_, RebaseKind::ServiceAccountTokens) => break,
+            (Some(true), RebaseKind::Remove) => {
+                keys.extend(r.paths.iter().filter_map(|q| q.child_key_of(p)));
+            }
+            _ => {}
+        }
+    }
+    keys
 }
 
 /// kapp's default ServiceAccount ytt rule: live `secrets` entries named `<sa>-token-*` or
@@ -357,6 +383,47 @@ mod tests {
         // A user rule that copies apiVersion makes every matcher undecided: everything is built.
         let copies = cfg_with("apiVersion: kapp.k14s.io/v1alpha1\nkind: Config\nrebaseRules:\n- path: [apiVersion]\n  type: copy\n  sources: [existing]\n  resourceMatchers: [{allMatcher: {}}]");
         assert!(live_fields_read(&y("{apiVersion: v1, kind: ConfigMap}"), &copies).is_none());
+    }
+
+    /// Entries a later rule removes are not copied when every rule up to it is decided for the
+    /// object's kind: the result must be the plain rebase's, also where a rule in between asks
+    /// the object (then nothing is left out).
+    #[test]
+    fn entries_removed_later_are_not_copied_yet_the_result_is_the_same() {
+        let asks = cfg_with("kind: Config\nrebaseRules:\n- {path: [metadata], type: copy, sources: [existing], resourceMatchers: [{allMatcher: {}}]}\n- {path: [spec], type: copy, sources: [existing], resourceMatchers: [{hasAnnotationMatcher: {keys: [x]}}]}\n- {path: [metadata, annotations], type: remove, resourceMatchers: [{allMatcher: {}}]}\n- {path: [metadata, annotations], type: copy, sources: [new], resourceMatchers: [{allMatcher: {}}]}");
+        let objects = [
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: '1'}, annotations: {n: '2'}}\ndata: {k: v}", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, uid: u, labels: {a: '1', b: '2'}, annotations: {x: y, z: w}, finalizers: [f]}\ndata: {k: w}"),
+            ("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}", "apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: {l: '1'}, annotations: {x: '1'}}\nspec: {clusterIP: 10.0.0.1, sessionAffinity: None, ports: [{port: 80}]}"),
+            ("apiVersion: v1\nkind: Secret\nmetadata: {name: p, annotations: {secretgen.carvel.dev/image-pull-secret: ''}}\ndata: {.dockerconfigjson: e30=}", "apiVersion: v1\nkind: Secret\nmetadata: {name: p, labels: {q: r}, annotations: {secretgen.carvel.dev/status: s}}\ndata: {.dockerconfigjson: bGl2ZQ==}"),
+            ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: 1}", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, annotations: {deployment.kubernetes.io/revision: '3', x: '1'}}\nspec: {replicas: 2}"),
+        ];
+        let defaults = Config::defaults();
+        for cfg in [&defaults, &asks] {
+            for (new, live) in objects {
+                let (new, live) = (y(new), y(live));
+                let plan = cfg.plan(&new);
+                let planned = rebase_decided(
+                    new.clone(),
+                    &live,
+                    &cfg.rebase_rules,
+                    plan.list(PLAN_REBASE),
+                );
+                assert_eq!(planned, rebase(new, &live, &cfg.rebase_rules));
+            }
+        }
+        // The rule that asks the object sees the live annotation copied with `metadata`.
+        let new = y(objects[1].0);
+        let plan = asks.plan(&new);
+        let out = rebase_decided(
+            new,
+            &y(objects[1].1),
+            &asks.rebase_rules,
+            plan.list(PLAN_REBASE),
+        );
+        assert_eq!(
+            out.at("spec").and_then(|s| s.at("sessionAffinity")),
+            Some(&y("None"))
+        );
     }
 
     #[test]

@@ -129,9 +129,28 @@ impl Path {
         }
     }
 
+    /// The key this path names one level below `parent` (`[metadata, labels]` below
+    /// `[metadata]`), for paths of keys only.
+    pub fn child_key_of(&self, parent: &Path) -> Option<&str> {
+        match self.0.split_last() {
+            Some((Seg::Key(k), above))
+                if above == parent.0.as_slice() && parent.key_only().is_some() =>
+            {
+                Some(k)
+            }
+            _ => None,
+        }
+    }
+
     /// `type: copy`: for each location in `obj`, takes the value at the same location from the
     /// first source that has the key (a null value counts). No source → left as is.
     pub fn copy(&self, obj: &mut Value, sources: &[&Value]) {
+        self.copy_without(obj, sources, &[]);
+    }
+
+    /// [`Path::copy`], leaving out the entries under `skip` keys of a map copied by a path of
+    /// keys only (entries the caller knows a later rule removes: not cloned to be dropped).
+    pub fn copy_without(&self, obj: &mut Value, sources: &[&Value], skip: &[&str]) {
         let Ok((parents, key)) = self.last_key() else {
             return;
         };
@@ -142,7 +161,7 @@ impl Path {
             let found = sources
                 .iter()
                 .find_map(|src| match get(src, parents.clone()) {
-                    Some(Value::Mapping(m)) => m.at(key).cloned(),
+                    Some(Value::Mapping(m)) => m.at(key).map(|v| clone_without(v, skip)),
                     _ => None,
                 });
             if let Some(val) = found {
@@ -239,6 +258,19 @@ impl Path {
             };
         }
         Some(cur)
+    }
+}
+
+/// `v`, copied without the entries under `skip` keys when it is a map.
+fn clone_without(v: &Value, skip: &[&str]) -> Value {
+    match v {
+        Value::Mapping(m) if !skip.is_empty() => Value::Mapping(
+            m.iter()
+                .filter(|(k, _)| !k.as_str().is_some_and(|k| skip.contains(&k)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => v.clone(),
     }
 }
 
