@@ -23,6 +23,7 @@ pub mod par;
 pub mod plugin;
 pub mod redact;
 pub mod render;
+mod scan;
 pub mod session;
 pub mod template;
 pub mod validate;

@@ -82,71 +82,16 @@ enum Key<'a> {
 }
 
 /// The first `:`, `#` or tab in `b[i..end]` (`end` at most `b.len()`): the bytes that can
-/// end or spoil a plain key. 16 bytes at a time: a key such as `app.kubernetes.io/name` is one
-/// or two steps instead of a test per byte.
+/// end or spoil a plain key (a key such as `app.kubernetes.io/name` is one or two steps).
 #[inline(always)]
-fn key_stop(b: &[u8], mut i: usize, end: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `b` (unaligned).
-        unsafe {
-            let colon = _mm_set1_epi8(b':' as i8);
-            let hash = _mm_set1_epi8(b'#' as i8);
-            let tab = _mm_set1_epi8(b'\t' as i8);
-            while i < end && i + 16 <= b.len() {
-                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-                let hits = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, hash)),
-                    _mm_cmpeq_epi8(v, tab),
-                );
-                let mask = _mm_movemask_epi8(hits) as u32;
-                if mask != 0 {
-                    let at = i + mask.trailing_zeros() as usize;
-                    return (at < end).then_some(at);
-                }
-                i += 16;
-            }
-        }
-    }
-    b.get(i..end)?
-        .iter()
-        .position(|&c| matches!(c, b':' | b'#' | b'\t'))
-        .map(|p| i + p)
+fn key_stop(b: &[u8], i: usize, end: usize) -> Option<usize> {
+    crate::scan::first(b, i, end, [b':', b'#', b'\t'], true)
 }
 
-/// The index of the first `\n` at or after `i` in `b`, or `b.len()`. Inline and 16 bytes at a
-/// time: lines are short, and `memchr`'s call and dispatch cost more than most of them.
+/// The index of the first `\n` at or after `i` in `b`, or `b.len()`.
 #[inline(always)]
-pub(crate) fn newline_at_or_after(b: &[u8], mut i: usize) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `b` (unaligned).
-        unsafe {
-            let nl = _mm_set1_epi8(b'\n' as i8);
-            while i + 16 <= b.len() {
-                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-                let mask = _mm_movemask_epi8(_mm_cmpeq_epi8(v, nl)) as u32;
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
-        }
-    }
-    match b
-        .get(i..)
-        .and_then(|rest| rest.iter().position(|&c| c == b'\n'))
-    {
-        Some(k) => i + k,
-        None => b.len(),
-    }
+pub(crate) fn newline_at_or_after(b: &[u8], i: usize) -> usize {
+    crate::scan::first(b, i, b.len(), [b'\n'], true).unwrap_or(b.len())
 }
 
 fn is_flow(c: u8) -> bool {

@@ -1572,42 +1572,10 @@ fn string_end(hay: &[u8]) -> Result<usize, usize> {
 
 /// How many whitespace bytes `rest` starts with; `None` when it is all whitespace. Pretty
 /// JSON (`kubectl get -o json`) is half indentation: a newline and its indentation are
-/// measured 16 bytes at a time, the last few bytes several at a time (`yaml::skip_spaces`).
+/// measured 16 bytes at a time.
 #[inline]
 fn ws_len(rest: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; each load reads 16 bytes inside `rest` (unaligned).
-        unsafe {
-            let is = |c: u8| _mm_set1_epi8(c as i8);
-            let (space, nl, cr, tab) = (is(b' '), is(b'\n'), is(b'\r'), is(b'\t'));
-            while i + 16 <= rest.len() {
-                let v = _mm_loadu_si128(rest.as_ptr().add(i).cast::<__m128i>());
-                let ws = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, space), _mm_cmpeq_epi8(v, nl)),
-                    _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tab)),
-                );
-                let other = !(_mm_movemask_epi8(ws) as u32) & 0xffff;
-                if other != 0 {
-                    return Some(i + other.trailing_zeros() as usize);
-                }
-                i += 16;
-            }
-        }
-    }
-    loop {
-        i = crate::yaml::skip_spaces(rest, i);
-        match rest.get(i) {
-            Some(b' ' | b'\n' | b'\r' | b'\t') => i += 1,
-            Some(_) => return Some(i),
-            None => return None,
-        }
-    }
+    crate::scan::first(rest, 0, rest.len(), [b' ', b'\n', b'\r', b'\t'], false)
 }
 
 /// Whether compact JSON `json` (a split object's, see [`parse_split`]) builds into a value
