@@ -624,35 +624,7 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Resul
 
 /// The plain words YAML 1.1 reads as null or a boolean (the non-numeric part of `resolve_plain`).
 fn is_null_or_bool_word(s: &str) -> bool {
-    matches!(
-        s,
-        "" | "~"
-            | "null"
-            | "Null"
-            | "NULL"
-            | "y"
-            | "Y"
-            | "yes"
-            | "Yes"
-            | "YES"
-            | "true"
-            | "True"
-            | "TRUE"
-            | "on"
-            | "On"
-            | "ON"
-            | "n"
-            | "N"
-            | "no"
-            | "No"
-            | "NO"
-            | "false"
-            | "False"
-            | "FALSE"
-            | "off"
-            | "Off"
-            | "OFF"
-    )
+    matches!(resolve_word(s), Some(Value::Null | Value::Bool(_)))
 }
 
 /// go-yaml v2's resolution of a plain scalar (what kubectl applies).
